@@ -1,0 +1,1 @@
+"""The municipal hub: intake, households, cases, the partner feed."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install the system packages Seinhuis needs when they are missing (Debian; run as root or via sudo).
+set -euo pipefail
+need=()
+ldconfig -p 2>/dev/null | grep -q 'libsodium\.so' || need+=(libsodium23)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing system packages: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,1 @@
+"""Cryptography: keys, the signed and sealed envelope, the development PKI, and the OPRF."""

@@ -1,0 +1,98 @@
+"""Structured JSON logs whose fields come from an event catalog.
+
+Every event a service logs is listed in EVENTS with the fields allowed through; a processor
+drops every other field, so an identifier passed by mistake never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+#: Fields every event may carry.
+BASE_FIELDS = frozenset({"event", "level", "timestamp", "service", "logger"})
+
+#: event name -> fields allowed through besides BASE_FIELDS. Ids here are message ids,
+#: partner ids and codes, never pseudonyms or identifiers.
+EVENTS: dict[str, frozenset[str]] = {
+    # any service
+    "service.started": frozenset({"address", "role"}),
+    "service.stopping": frozenset({"role"}),
+    "rpc.failed": frozenset({"method", "code", "error", "partner", "reason"}),
+    "rpc.internal_error": frozenset({"method", "error_type"}),
+    # hub
+    "hub.envelope_accepted": frozenset({"id", "partner", "kind", "signal_type"}),
+    "hub.envelope_refused": frozenset({"id", "partner", "code", "reason"}),
+    "hub.envelope_duplicate": frozenset({"id", "partner"}),
+    "hub.signal_withdrawn": frozenset({"id", "partner", "reason"}),
+    "hub.feed_subscribed": frozenset({"partner", "after_cursor"}),
+    "hub.registry_loaded": frozenset({"partners", "keys"}),
+    "hub.rekeyed": frozenset({"kind", "from_version", "to_version", "count"}),
+    "hub.household_updated": frozenset({"event_kind", "id"}),
+    # node
+    "node.signal_accepted": frozenset({"id", "signal_type"}),
+    "node.signal_refused_locally": frozenset({"code", "field"}),
+    "node.delivered": frozenset({"count", "attempt"}),
+    "node.delivery_refused": frozenset({"id", "code"}),
+    "node.delivery_failed": frozenset({"attempt", "code", "backoff_s", "pending"}),
+    "node.feed_notification": frozenset({"cursor", "kind"}),
+    "node.import_finished": frozenset({"rows", "accepted", "refused"}),
+    "node.pseudonym_cache": frozenset({"hits", "misses", "size"}),
+    # pseudonymisation service
+    "pseudonym.evaluated": frozenset({"partner", "kind", "count", "key_version"}),
+    "pseudonym.refused": frozenset({"partner", "code", "count"}),
+    "pseudonym.rotated": frozenset({"kind", "from_version", "to_version"}),
+    "pseudonym.rekey_factor_issued": frozenset({"partner", "kind", "from_version", "to_version"}),
+}
+
+#: Events not in the catalog keep only these fields, plus a marker that they are unlisted.
+_UNLISTED = "unlisted_event"
+
+
+def filter_by_catalog(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
+    """Drop every field the catalog does not allow for this event."""
+    event = event_dict.get("event", "")
+    allowed = EVENTS.get(event)
+    if allowed is None:
+        return {k: v for k, v in event_dict.items() if k in BASE_FIELDS} | {_UNLISTED: True}
+    return {k: v for k, v in event_dict.items() if k in BASE_FIELDS or k in allowed}
+
+
+def _bytes_to_hex(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Message ids are bytes; show them as hex."""
+    for key, value in event_dict.items():
+        if isinstance(value, bytes):
+            event_dict[key] = value.hex()
+    return event_dict
+
+
+def configure(service: str, *, stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """Configure structlog to write one JSON object per line for this service."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            filter_by_catalog,
+            _bytes_to_hex,
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str) -> Any:
+    """A bound logger; the filter applies whatever is passed to it."""
+    return structlog.get_logger(name)

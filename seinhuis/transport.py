@@ -1,0 +1,178 @@
+"""gRPC at the edge: mutual TLS, server construction, health and reflection, error mapping.
+
+Servicers stay thin: they convert, call the domain, convert back. Errors raised by the domain
+are SeinhuisError subclasses; the interceptor here turns them into the catalog's status and
+public message, and turns anything unexpected into INTERNAL with the details only in the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from seinhuis import logs
+from seinhuis.errors import SeinhuisError
+
+log = logs.get_logger(__name__)
+
+#: Largest message any Seinhuis server accepts; a signal envelope is well under 1 KiB.
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+_CHANNEL_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_send_message_length", DEFAULT_MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", DEFAULT_MAX_MESSAGE_BYTES),
+    ("grpc.enable_retries", 1),
+]
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files for one side of a mutually authenticated TLS connection."""
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+    def read(self) -> tuple[bytes, bytes, bytes]:
+        return self.ca_cert.read_bytes(), self.cert.read_bytes(), self.key.read_bytes()
+
+
+def server_credentials(tls: TlsFiles, *, require_client_auth: bool = True) -> grpc.ServerCredentials:
+    ca, cert, key = tls.read()
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca, require_client_auth=require_client_auth
+    )
+
+
+def secure_channel(
+    target: str, tls: TlsFiles, *, server_name: str | None = None, options: Sequence[Any] = ()
+) -> grpc.Channel:
+    """A channel that presents our certificate and trusts only the configured CA."""
+    ca, cert, key = tls.read()
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    opts = list(_CHANNEL_OPTIONS) + list(options)
+    if server_name:
+        opts.append(("grpc.ssl_target_name_override", server_name))
+    return grpc.secure_channel(target, creds, options=opts)
+
+
+def peer_common_name(context: grpc.ServicerContext) -> str | None:
+    """The subject common name of the verified client certificate, if any."""
+    values = context.auth_context().get("x509_common_name")
+    if not values:
+        return None
+    return bytes(values[0]).decode("utf-8", errors="strict")
+
+
+def _abort_for(exc: BaseException, context: grpc.ServicerContext, method: str) -> None:
+    if isinstance(exc, SeinhuisError):
+        log.info("rpc.failed", method=method, code=exc.status, error=type(exc).__name__)
+        context.abort(grpc.StatusCode[exc.status], exc.message)
+    log.error("rpc.internal_error", method=method, error_type=type(exc).__name__)
+    context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Translate SeinhuisError into the catalog's status; anything else into INTERNAL."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def wrap_unary(fn: Callable[..., Any]) -> Callable[..., Any]:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return fn(request, context)
+                except Exception as exc:  # noqa: BLE001 - this is the edge
+                    if _already_aborted(context):
+                        raise
+                    _abort_for(exc, context, method)
+
+            return call
+
+        def wrap_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
+            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    yield from fn(request, context)
+                except Exception as exc:  # noqa: BLE001 - this is the edge
+                    if _already_aborted(context):
+                        raise
+                    _abort_for(exc, context, method)
+
+            return call
+
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(wrap_unary(handler.unary_unary), **kwargs)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(wrap_unary(handler.stream_unary), **kwargs)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(wrap_stream(handler.unary_stream), **kwargs)
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                wrap_stream(handler.stream_stream), **kwargs
+            )
+        return handler
+
+
+def _already_aborted(context: grpc.ServicerContext) -> bool:
+    # context.abort() raises a bare Exception after setting the status; let that through.
+    return context.code() is not None
+
+
+def build_server(
+    *,
+    max_workers: int = 16,
+    interceptors: Iterable[grpc.ServerInterceptor] = (),
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> grpc.Server:
+    """A server with our error mapping outermost and conservative message limits."""
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[ErrorMappingInterceptor(), *interceptors],
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+
+
+def add_health_and_reflection(server: grpc.Server, service_names: Sequence[str]) -> health.HealthServicer:
+    """Register gRPC health checking and server reflection for the given services."""
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    for name in service_names:
+        servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*service_names, reflection.SERVICE_NAME, health.SERVICE_NAME], server
+    )
+    return servicer
+
+
+def full_service_name(pb2_module: Any, service: str) -> str:
+    """The fully qualified name of a service declared in a generated module."""
+    return str(pb2_module.DESCRIPTOR.services_by_name[service].full_name)
