@@ -133,7 +133,9 @@ def load(path: Path = DEFAULT_PATH) -> Catalogue:
             retention_months=spec["retention"]["months"],
             retention_until_age=spec["retention"].get("until_age"),
         )
-    bsn = frozenset(PartnerType(p) for p, s in data["partner_types"].items() if s["may_process_bsn"])
+    bsn = frozenset(
+        PartnerType(p) for p, s in data["partner_types"].items() if s["may_process_bsn"]
+    )
     return Catalogue(signal_types=rules, bsn_partner_types=bsn)
 
 

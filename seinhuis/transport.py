@@ -48,7 +48,9 @@ class TlsFiles:
         return self.ca_cert.read_bytes(), self.cert.read_bytes(), self.key.read_bytes()
 
 
-def server_credentials(tls: TlsFiles, *, require_client_auth: bool = True) -> grpc.ServerCredentials:
+def server_credentials(
+    tls: TlsFiles, *, require_client_auth: bool = True
+) -> grpc.ServerCredentials:
     ca, cert, key = tls.read()
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=ca, require_client_auth=require_client_auth
@@ -60,7 +62,9 @@ def secure_channel(
 ) -> grpc.Channel:
     """A channel that presents our certificate and trusts only the configured CA."""
     ca, cert, key = tls.read()
-    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=key, certificate_chain=cert
+    )
     opts = list(_CHANNEL_OPTIONS) + list(options)
     if server_name:
         opts.append(("grpc.ssl_target_name_override", server_name))
@@ -100,7 +104,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             def call(request: Any, context: grpc.ServicerContext) -> Any:
                 try:
                     return fn(request, context)
-                except Exception as exc:  # noqa: BLE001 - this is the edge
+                except Exception as exc:
                     if _already_aborted(context):
                         raise
                     _abort_for(exc, context, method)
@@ -111,7 +115,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 try:
                     yield from fn(request, context)
-                except Exception as exc:  # noqa: BLE001 - this is the edge
+                except Exception as exc:
                     if _already_aborted(context):
                         raise
                     _abort_for(exc, context, method)
@@ -160,7 +164,9 @@ def build_server(
     )
 
 
-def add_health_and_reflection(server: grpc.Server, service_names: Sequence[str]) -> health.HealthServicer:
+def add_health_and_reflection(
+    server: grpc.Server, service_names: Sequence[str]
+) -> health.HealthServicer:
     """Register gRPC health checking and server reflection for the given services."""
     servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)

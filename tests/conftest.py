@@ -1,0 +1,28 @@
+"""Shared fixtures: a development CA per test session, issuing certificates on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from seinhuis.crypto.pki import DevCA
+from seinhuis.transport import TlsFiles
+
+
+@pytest.fixture(scope="session")
+def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevCA:
+    """A development CA, created once per test session."""
+    return DevCA.create(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
+def issue_tls(dev_ca: DevCA, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., TlsFiles]:
+    """issue_tls(common_name, server=False, **kw) -> TlsFiles in a fresh folder."""
+
+    def issue(common_name: str, *, server: bool = False, **kwargs: object) -> TlsFiles:
+        folder: Path = tmp_path_factory.mktemp(f"tls-{common_name}")
+        return dev_ca.issue(folder, common_name, server=server, **kwargs)  # type: ignore[arg-type]
+
+    return issue
