@@ -1,0 +1,1 @@
+"""Benchmarks: each figure is reported against a floor measured in the same run."""
