@@ -33,6 +33,7 @@ EVENTS: dict[str, frozenset[str]] = {
     "hub.registry_loaded": frozenset({"partners", "keys"}),
     "hub.rekeyed": frozenset({"kind", "from_version", "to_version", "count"}),
     "hub.household_updated": frozenset({"event_kind", "id"}),
+    "hub.batch_stored": frozenset({"partner", "stored", "duplicates"}),
     # node
     "node.signal_accepted": frozenset({"id", "signal_type"}),
     "node.signal_refused_locally": frozenset({"code", "field"}),
@@ -42,11 +43,17 @@ EVENTS: dict[str, frozenset[str]] = {
     "node.feed_notification": frozenset({"cursor", "kind"}),
     "node.import_finished": frozenset({"rows", "accepted", "refused"}),
     "node.pseudonym_cache": frozenset({"hits", "misses", "size"}),
+    "node.signal_withdrawn": frozenset({"id", "reason", "state"}),
+    "node.pseudonym_key_changed": frozenset({"from_version", "to_version"}),
+    "node.feed_subscribed": frozenset({"after_cursor"}),
+    "node.feed_disconnected": frozenset({"attempt", "code", "backoff_s"}),
+    "node.thread_crashed": frozenset({"thread", "error_type"}),
     # pseudonymisation service
     "pseudonym.evaluated": frozenset({"partner", "kind", "count", "key_version"}),
     "pseudonym.refused": frozenset({"partner", "code", "count"}),
     "pseudonym.rotated": frozenset({"kind", "from_version", "to_version"}),
     "pseudonym.rekey_factor_issued": frozenset({"partner", "kind", "from_version", "to_version"}),
+    "pseudonym.keyring_reload_failed": frozenset({"error"}),
 }
 
 #: Events not in the catalog keep only these fields, plus a marker that they are unlisted.

@@ -22,6 +22,7 @@ def _date(value: Any) -> vocabulary_pb2.Date:
 
 @dataclass(frozen=True)
 class Scenario:
+    nodes: dict[str, str]
     addresses: dict[str, dict[str, Any]]
     people: dict[str, dict[str, Any]]
     parents: list[dict[str, str]]
@@ -33,6 +34,7 @@ class Scenario:
         data = yaml.safe_load(path.read_text())
         try:
             return cls(
+                nodes=data["nodes"],
                 addresses=data["addresses"],
                 people=data["people"],
                 parents=data.get("parents", []),
@@ -41,9 +43,6 @@ class Scenario:
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: missing section {exc}") from exc
-
-    def nodes(self) -> set[str]:
-        return {s["node"] for s in self.signals}
 
     def institutions(self) -> list[str]:
         return [name for name, a in self.addresses.items() if a.get("institution")]
@@ -80,7 +79,7 @@ class Scenario:
             relocation = node_pb2.LocalRelocation(
                 person=self.local_person(move["person"]),
                 to_address=self.local_address(move["to"]),
-                on=_date(move["on"]),
+                on=_date(move["date"]),
             )
             requests.append(node_pb2.SubmitPopulationEventRequest(relocation=relocation))
         return requests

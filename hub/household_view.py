@@ -1,0 +1,49 @@
+"""The households the hub currently sees, computed from what its store holds."""
+
+from __future__ import annotations
+
+from hub import domain, households
+from hub.store import HubStore
+
+
+def population_of(store: HubStore) -> households.Population:
+    """Fold the register's facts, in arrival order, into the current population."""
+    population = households.Population()
+    for received in store.list_population_facts():
+        event = received.fact.event
+        if isinstance(event, domain.Residence):
+            population.apply(
+                households.Residence(event.person_pseudonym, event.address_pseudonym, event.since)
+            )
+        elif isinstance(event, domain.Relocation):
+            population.apply(
+                households.Residence(event.person_pseudonym, event.to_address_pseudonym, event.on)
+            )
+        elif isinstance(event, domain.Parenthood):
+            population.apply(households.Parenthood(event.parent_pseudonym, event.child_pseudonym))
+        else:
+            population.apply(households.Death(event.person_pseudonym, event.on))
+    return population
+
+
+def active_signal_facts(store: HubStore) -> list[households.SignalFacts]:
+    """The signals that still count: stored and not withdrawn."""
+    facts = []
+    for seq, stored in enumerate(store.list_signals()):
+        if stored.withdrawn_at is not None:
+            continue
+        s = stored.received.signal
+        facts.append(
+            households.SignalFacts(
+                id=stored.received.id,
+                address=s.address_pseudonym,
+                person=s.person_pseudonym,
+                observed_on=s.observed_on,
+                received_seq=seq,
+            )
+        )
+    return facts
+
+
+def current_view(store: HubStore, institutions: frozenset[bytes]) -> households.HouseholdView:
+    return households.group(active_signal_facts(store), population_of(store), institutions)

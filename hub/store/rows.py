@@ -1,0 +1,175 @@
+"""Domain objects <-> table rows for the SQL store (plain dicts in, mappings out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from hub.domain import (
+    Arrears,
+    Death,
+    Notification,
+    NotificationKind,
+    Parenthood,
+    PopulationFact,
+    ReceivedPopulationFact,
+    ReceivedSignal,
+    Relocation,
+    Residence,
+    Signal,
+    StoredSignal,
+)
+from seinhuis.vocabulary import (
+    LegalBasis,
+    LifeDomain,
+    PartnerType,
+    SignalType,
+    Urgency,
+    WithdrawReason,
+)
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands instants back without a zone; they were stored in UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    return utc(value) if value is not None else None
+
+
+def _blob(value: Any) -> bytes:
+    # Some drivers (psycopg2) return memoryview for binary columns.
+    return bytes(value)
+
+
+def signal_row(item: ReceivedSignal) -> dict[str, Any]:
+    s = item.signal
+    a = s.arrears
+    return {
+        "id": item.id,
+        "partner_id": item.partner_id,
+        "partner_type": item.partner_type.value,
+        "signal_type": s.signal_type.value,
+        "life_domain": s.life_domain.value,
+        "urgency": s.urgency.value,
+        "legal_basis": s.legal_basis.value,
+        "observed_on": s.observed_on,
+        "keep_until": s.keep_until,
+        "person_pseudonym": s.person_pseudonym,
+        "address_pseudonym": s.address_pseudonym,
+        "key_version": s.key_version,
+        "arrears_amount_cents": a.amount_cents if a else None,
+        "arrears_months": a.months_in_arrears if a else None,
+        "arrears_contact_attempted": a.contact_attempted if a else None,
+        "arrears_written_reminder_sent": a.written_reminder_sent if a else None,
+        "received_at": item.received_at.astimezone(dt.UTC),
+        "withdrawn_at": None,
+        "withdraw_reason": None,
+    }
+
+
+def stored_signal(r: Mapping[Any, Any]) -> StoredSignal:
+    arrears = None
+    if r["arrears_amount_cents"] is not None:
+        arrears = Arrears(
+            amount_cents=r["arrears_amount_cents"],
+            months_in_arrears=r["arrears_months"],
+            contact_attempted=bool(r["arrears_contact_attempted"]),
+            written_reminder_sent=bool(r["arrears_written_reminder_sent"]),
+        )
+    person = r["person_pseudonym"]
+    signal = Signal(
+        signal_type=SignalType(r["signal_type"]),
+        life_domain=LifeDomain(r["life_domain"]),
+        urgency=Urgency(r["urgency"]),
+        legal_basis=LegalBasis(r["legal_basis"]),
+        observed_on=r["observed_on"],
+        keep_until=r["keep_until"],
+        person_pseudonym=_blob(person) if person is not None else None,
+        address_pseudonym=_blob(r["address_pseudonym"]),
+        key_version=r["key_version"],
+        arrears=arrears,
+    )
+    reason = r["withdraw_reason"]
+    return StoredSignal(
+        received=ReceivedSignal(
+            id=_blob(r["id"]),
+            partner_id=r["partner_id"],
+            partner_type=PartnerType(r["partner_type"]),
+            received_at=utc(r["received_at"]),
+            signal=signal,
+        ),
+        withdrawn_at=_utc_or_none(r["withdrawn_at"]),
+        withdraw_reason=WithdrawReason(reason) if reason is not None else None,
+    )
+
+
+def fact_row(item: ReceivedPopulationFact) -> dict[str, Any]:
+    e = item.fact.event
+    subject: bytes
+    obj: bytes | None
+    on: dt.date | None
+    if isinstance(e, Residence):
+        subject, obj, on = e.person_pseudonym, e.address_pseudonym, e.since
+    elif isinstance(e, Parenthood):
+        subject, obj, on = e.parent_pseudonym, e.child_pseudonym, None
+    elif isinstance(e, Relocation):
+        subject, obj, on = e.person_pseudonym, e.to_address_pseudonym, e.on
+    else:
+        subject, obj, on = e.person_pseudonym, None, e.on
+    return {
+        "id": item.id,
+        "partner_id": item.partner_id,
+        "received_at": item.received_at.astimezone(dt.UTC),
+        "key_version": item.fact.key_version,
+        "event_kind": type(e).__name__.upper(),
+        "subject_pseudonym": subject,
+        "object_pseudonym": obj,
+        "on_date": on,
+    }
+
+
+def population_fact(r: Mapping[Any, Any]) -> ReceivedPopulationFact:
+    kind, subject, on = r["event_kind"], _blob(r["subject_pseudonym"]), r["on_date"]
+    obj = _blob(r["object_pseudonym"]) if r["object_pseudonym"] is not None else b""
+    event: Residence | Parenthood | Relocation | Death
+    if kind == "RESIDENCE":
+        event = Residence(person_pseudonym=subject, address_pseudonym=obj, since=on)
+    elif kind == "PARENTHOOD":
+        event = Parenthood(parent_pseudonym=subject, child_pseudonym=obj)
+    elif kind == "RELOCATION":
+        event = Relocation(person_pseudonym=subject, to_address_pseudonym=obj, on=on)
+    elif kind == "DEATH":
+        event = Death(person_pseudonym=subject, on=on)
+    else:
+        raise ValueError(f"unknown population event kind {kind!r} in the database")
+    return ReceivedPopulationFact(
+        id=_blob(r["id"]),
+        partner_id=r["partner_id"],
+        received_at=utc(r["received_at"]),
+        fact=PopulationFact(key_version=r["key_version"], event=event),
+    )
+
+
+def notification_row(n: Notification) -> dict[str, Any]:
+    return {
+        "partner_id": n.partner_id,
+        "cursor": n.cursor,
+        "created_at": n.created_at.astimezone(dt.UTC),
+        "kind": n.kind.value,
+        "ref_id": n.ref_id,
+        "reason": n.reason.value if n.reason is not None else None,
+    }
+
+
+def notification(r: Mapping[Any, Any]) -> Notification:
+    return Notification(
+        partner_id=r["partner_id"],
+        cursor=int(r["cursor"]),
+        created_at=utc(r["created_at"]),
+        kind=NotificationKind(r["kind"]),
+        ref_id=_blob(r["ref_id"]),
+        reason=WithdrawReason(r["reason"]) if r["reason"] is not None else None,
+    )

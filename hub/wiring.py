@@ -1,0 +1,131 @@
+"""Builds the hub from its config: registry, catalogue, keys, store, servicers, gRPC server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from hub import registry as registry_module
+from hub.config import HubConfig
+from hub.intake import Intake
+from hub.ratelimit import RateLimiter
+from hub.servicer import FeedServicer, IntakeServicer
+from hub.store import HubStore, open_store
+from seinhuis import catalogue as catalogue_module
+from seinhuis import logs, transport
+from seinhuis.crypto.envelope import Opener
+from seinhuis.crypto.keys import load_sealing_key
+from seinhuis.errors import ConfigError, Unavailable
+from seinhuis.v1 import feed_pb2, feed_pb2_grpc, intake_pb2, intake_pb2_grpc
+
+log = logs.get_logger(__name__)
+
+#: Worker threads besides those held by open feed subscriptions (one per partner at most).
+_BASE_WORKERS = 32
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class HubService:
+    """A built hub: start() binds and serves, stop() drains, wait() blocks until stopped."""
+
+    config: HubConfig
+    store: HubStore
+    server: grpc.Server
+    feed: FeedServicer
+    port: int | None = field(default=None, init=False)
+
+    def start(self) -> int:
+        """Bind (mutual TLS required), serve, write the port file; returns the bound port."""
+        credentials = transport.server_credentials(self.config.tls, require_client_auth=True)
+        port = self.server.add_secure_port(self.config.listen, credentials)
+        if port == 0:
+            raise Unavailable(f"cannot listen on {self.config.listen}")
+        self.server.start()
+        self.port = port
+        if self.config.port_file is not None:
+            write_port_file(self.config.port_file, port)
+        host = self.config.listen.rsplit(":", 1)[0]
+        log.info("service.started", address=f"{host}:{port}", role="hub")
+        return port
+
+    def stop(self, grace: float = 2.0) -> None:
+        """End feed subscriptions, let running calls finish within `grace`, close the store."""
+        log.info("service.stopping", role="hub")
+        self.feed.shutdown()
+        self.server.stop(grace).wait()
+        self.store.close()
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def build(
+    config: HubConfig,
+    *,
+    clock: Callable[[], dt.datetime] = _utc_now,
+    store: HubStore | None = None,
+) -> HubService:
+    """Everything the hub needs, from its config; nothing listens until start()."""
+    registry = registry_module.load(config.registry)
+    if registry.hub_id != config.id:
+        raise ConfigError(
+            f"{config.registry}: hub_id {registry.hub_id!r} differs from hub.id {config.id!r}"
+        )
+    log.info("hub.registry_loaded", partners=len(registry.partners), keys=registry.key_count)
+    catalogue = (
+        catalogue_module.load(config.catalogue) if config.catalogue else catalogue_module.load()
+    )
+    opener = Opener([load_sealing_key(path) for path in config.sealing_keys])
+    store = store if store is not None else open_store(config.database_url)
+    intake = Intake(
+        hub_id=config.id,
+        registry=registry,
+        catalogue=catalogue,
+        opener=opener,
+        max_clock_skew=dt.timedelta(seconds=config.max_clock_skew_s),
+        clock=clock,
+    )
+    intake_servicer = IntakeServicer(
+        intake=intake,
+        registry=registry,
+        store=store,
+        limiter=RateLimiter(config.rate_per_partner, config.rate_burst),
+        max_envelopes_per_stream=config.max_envelopes_per_stream,
+        clock=clock,
+    )
+    feed = FeedServicer(registry=registry, store=store)
+    # Each partner may hold a feed subscription open; they must not starve the intake.
+    server = transport.build_server(max_workers=_BASE_WORKERS + len(registry.partners))
+    intake_pb2_grpc.add_IntakeServiceServicer_to_server(intake_servicer, server)
+    feed_pb2_grpc.add_PartnerFeedServiceServicer_to_server(feed, server)
+    transport.add_health_and_reflection(
+        server,
+        [
+            transport.full_service_name(intake_pb2, "IntakeService"),
+            transport.full_service_name(feed_pb2, "PartnerFeedService"),
+        ],
+    )
+    return HubService(config=config, store=store, server=server, feed=feed)
+
+
+def write_port_file(path: Path, port: int) -> None:
+    """Write the port so a reader never sees a partial file: temp file, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

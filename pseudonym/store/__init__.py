@@ -1,0 +1,1 @@
+"""Where the pseudonymisation service keeps its audit trail."""

@@ -1,0 +1,204 @@
+"""The HubStore contract, run against every backend: in-memory, SQLite, optionally PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from hub.domain import NotificationKind, Received
+from hub.store import HubStore, MemoryHubStore, Outcome, SqlHubStore
+from hub.store.tables import HubModel
+from seinhuis.errors import NotFound
+from seinhuis.vocabulary import SignalType, WithdrawReason
+from tests.hub.builders import NOW, received_arrears, received_fact, received_signal
+
+#: Hook: set SEINHUIS_TEST_POSTGRES_URL (postgresql+psycopg://...) to add a PostgreSQL run.
+POSTGRES_URL = os.environ.get("SEINHUIS_TEST_POSTGRES_URL", "")
+BACKENDS = ["memory", "sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubStore]:
+    """A fresh, empty store of each backend."""
+    backend: HubStore
+    if request.param == "memory":
+        backend = MemoryHubStore()
+    elif request.param == "sqlite":
+        backend = SqlHubStore(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        HubModel.metadata.drop_all(create_engine(POSTGRES_URL))
+        backend = SqlHubStore(POSTGRES_URL)
+    yield backend
+    backend.close()
+
+
+def test_new_items_are_stored_and_reported_stored(store: HubStore) -> None:
+    """add_batch stores signals and population facts and answers STORED for each."""
+    signal, arrears, fact = received_signal(), received_arrears(), received_fact()
+    items: list[Received] = [signal, arrears, fact]
+    assert store.add_batch(items) == [Outcome.STORED] * 3
+    for expected in (signal, arrears):
+        stored = store.get_signal(expected.id)
+        assert stored is not None and stored.received == expected
+        assert stored.withdrawn_at is None
+    assert store.list_population_facts() == [fact]
+    assert all(store.is_seen(i.id) for i in items)
+
+
+def test_seen_ids_are_reported_already_exists_and_not_stored_again(store: HubStore) -> None:
+    """An id from an earlier batch, or earlier in the same batch, is ALREADY_EXISTS."""
+    first = received_signal()
+    store.add_batch([first])
+    again = received_signal(message_id=first.id, partner_id="other")
+    fresh = received_signal()
+    twin = received_signal(message_id=fresh.id)
+    assert store.add_batch([again, fresh, twin]) == [
+        Outcome.ALREADY_EXISTS,
+        Outcome.STORED,
+        Outcome.ALREADY_EXISTS,
+    ]
+    assert store.get_signal(first.id).received == first  # type: ignore[union-attr]
+    assert store.get_signal(fresh.id).received == fresh  # type: ignore[union-attr]
+    assert len(store.list_signals()) == 2
+
+
+def test_an_empty_batch_stores_nothing(store: HubStore) -> None:
+    """add_batch([]) returns [] and leaves the store empty."""
+    assert store.add_batch([]) == []
+    assert store.list_signals() == []
+
+
+def test_unjustified_withdrawal_erases_the_signal_but_keeps_the_id(store: HubStore) -> None:
+    """UNJUSTIFIED deletes the content; the id stays seen so a replay is ALREADY_EXISTS."""
+    item = received_signal()
+    store.add_batch([item])
+    store.withdraw(item.partner_id, item.id, WithdrawReason.UNJUSTIFIED, NOW)
+    assert store.get_signal(item.id) is None
+    assert store.is_seen(item.id)
+    assert store.add_batch([item]) == [Outcome.ALREADY_EXISTS]
+    assert store.list_signals() == []
+
+
+def test_resolved_withdrawal_marks_the_signal_withdrawn(store: HubStore) -> None:
+    """RESOLVED keeps the signal with the time and reason of withdrawal."""
+    item = received_signal()
+    store.add_batch([item])
+    at = NOW + dt.timedelta(hours=1)
+    store.withdraw(item.partner_id, item.id, WithdrawReason.RESOLVED, at)
+    stored = store.get_signal(item.id)
+    assert stored is not None
+    assert stored.withdrawn_at == at
+    assert stored.withdraw_reason is WithdrawReason.RESOLVED
+
+
+def test_a_resolved_signal_can_still_be_erased_but_not_resolved_twice(store: HubStore) -> None:
+    """After RESOLVED, another RESOLVED is NotFound and UNJUSTIFIED erases it."""
+    item = received_signal()
+    store.add_batch([item])
+    store.withdraw(item.partner_id, item.id, WithdrawReason.RESOLVED, NOW)
+    with pytest.raises(NotFound):
+        store.withdraw(item.partner_id, item.id, WithdrawReason.RESOLVED, NOW)
+    store.withdraw(item.partner_id, item.id, WithdrawReason.UNJUSTIFIED, NOW)
+    assert store.get_signal(item.id) is None
+
+
+def test_withdrawing_another_partners_or_unknown_signal_is_not_found(store: HubStore) -> None:
+    """Only the sender may withdraw; any other id is NotFound and changes nothing."""
+    item = received_signal(partner_id="ggd-a")
+    fact = received_fact()
+    store.add_batch([item, fact])
+    for partner, message_id in [("ggd-b", item.id), ("ggd-a", b"\x00" * 16), ("brp", fact.id)]:
+        with pytest.raises(NotFound):
+            store.withdraw(partner, message_id, WithdrawReason.UNJUSTIFIED, NOW)
+    assert store.get_signal(item.id) is not None
+    assert store.notifications_after("ggd-b", 0) == []
+
+
+def test_withdrawals_append_notifications_with_increasing_cursors(store: HubStore) -> None:
+    """Each withdrawal appends a SignalWithdrawn; cursors grow per partner from 1."""
+    a1, a2, b1 = received_signal(), received_signal(), received_signal(partner_id="ggd-b")
+    store.add_batch([a1, a2, b1])
+    store.withdraw("ggd-a", a1.id, WithdrawReason.UNJUSTIFIED, NOW)
+    store.withdraw("ggd-b", b1.id, WithdrawReason.RESOLVED, NOW)
+    store.withdraw("ggd-a", a2.id, WithdrawReason.RESOLVED, NOW)
+    feed = store.notifications_after("ggd-a", 0)
+    assert [(n.cursor, n.ref_id, n.reason) for n in feed] == [
+        (1, a1.id, WithdrawReason.UNJUSTIFIED),
+        (2, a2.id, WithdrawReason.RESOLVED),
+    ]
+    assert all(n.kind is NotificationKind.SIGNAL_WITHDRAWN and n.created_at == NOW for n in feed)
+    assert [n.cursor for n in store.notifications_after("ggd-a", 1)] == [2]
+    assert [n.ref_id for n in store.notifications_after("ggd-b", 0)] == [b1.id]
+
+
+def test_waiting_for_notifications_wakes_when_one_is_appended(store: HubStore) -> None:
+    """wait_for_notifications returns as soon as a withdrawal commits, well before the timeout."""
+    item = received_signal()
+    store.add_batch([item])
+    timer = threading.Timer(
+        0.1, store.withdraw, (item.partner_id, item.id, WithdrawReason.RESOLVED, NOW)
+    )
+    timer.start()
+    started = dt.datetime.now(dt.UTC)
+    found = store.wait_for_notifications(item.partner_id, 0, timeout=10)
+    timer.join()
+    assert [n.ref_id for n in found] == [item.id]
+    assert dt.datetime.now(dt.UTC) - started < dt.timedelta(seconds=5)
+
+
+def test_counts_are_per_partner_and_type(store: HubStore) -> None:
+    """count_signals groups by partner and type and separates withdrawn ones."""
+    a, b, c = received_signal(), received_signal(), received_arrears()
+    store.add_batch([a, b, c, received_fact()])
+    store.withdraw(a.partner_id, a.id, WithdrawReason.RESOLVED, NOW)
+    counts = {(x.partner_id, x.signal_type): (x.active, x.withdrawn) for x in store.count_signals()}
+    assert counts == {
+        ("ggd-a", SignalType.ZORGWEKKEND_GEDRAG): (1, 1),
+        ("woco-a", SignalType.HUURACHTERSTAND): (1, 0),
+    }
+
+
+def test_signals_are_listed_in_order_of_arrival(store: HubStore) -> None:
+    """list_signals orders by received_at and honours the limit."""
+    late = received_signal(at=NOW + dt.timedelta(seconds=2))
+    early = received_signal(at=NOW)
+    store.add_batch([late, early])
+    assert [s.received.id for s in store.list_signals()] == [early.id, late.id]
+    assert [s.received.id for s in store.list_signals(limit=1)] == [early.id]
+
+
+def test_concurrent_batches_with_the_same_ids_store_each_id_once(store: HubStore) -> None:
+    """Writers racing on overlapping batches store every id exactly once in total."""
+    items = [received_signal() for _ in range(200)]
+    outcomes: list[list[Outcome]] = []
+
+    def write() -> None:
+        outcomes.append(store.add_batch(items))
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored_per_item = [sum(o[i] is Outcome.STORED for o in outcomes) for i in range(len(items))]
+    assert stored_per_item == [1] * len(items)
+    assert len(store.list_signals()) == len(items)
+
+
+def test_sqlite_batch_survives_reopening(tmp_path: Path) -> None:
+    """What add_batch acknowledged is there after the store is closed and opened again."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    first = SqlHubStore(url)
+    items = [received_signal() for _ in range(5)]
+    first.add_batch(items)
+    first.close()
+    second = SqlHubStore(url)
+    assert {s.received.id for s in second.list_signals()} == {i.id for i in items}
+    assert second.add_batch(items[:1]) == [Outcome.ALREADY_EXISTS]
+    second.close()
