@@ -11,10 +11,14 @@ from pathlib import Path
 from types import FrameType
 
 from hub import config as config_module
+from hub import household_view, institutions
 from hub.domain import StoredSignal
+from hub.rekey import rekey_to_current
 from hub.store import open_store
 from hub.wiring import build
+from pseudonym.client import PseudonymClient
 from seinhuis import logs
+from seinhuis.errors import ConfigError
 
 #: Hex digits of a pseudonym's hash shown to operators: enough to tell rows apart, no more.
 PSEUDONYM_PREFIX = 8
@@ -30,7 +34,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     signals = commands.add_parser("signals", help="list received signals")
     signals.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     signals.set_defaults(func=signals_command)
-    for command in (serve, stats, signals):
+    households = commands.add_parser(
+        "households", help="the households the hub formed (pseudonyms shown as short hashes)"
+    )
+    households.set_defaults(func=households_command)
+    rekey = commands.add_parser(
+        "rekey", help="after an OPRF key rotation: move stored pseudonyms to the current key"
+    )
+    rekey.set_defaults(func=rekey_command)
+    for command in (serve, stats, signals, households, rekey):
         command.add_argument("--config", type=Path, required=True, help="hub.toml")
 
 
@@ -88,6 +100,52 @@ def signals_command(args: argparse.Namespace) -> int:
             "status",
         ),
         [_signal_row(s) for s in signals],
+    )
+    return 0
+
+
+def households_command(args: argparse.Namespace) -> int:
+    config = config_module.load(args.config)
+    store = open_store(config.database_url)
+    try:
+        view = household_view.current_view(store, institutions.load(config.institutions).addresses)
+    finally:
+        store.close()
+    _print_table(
+        ("household", "kind", "members", "signals"),
+        [
+            (
+                short_hash(h.key),
+                "person at institution" if h.at_institution else "address",
+                str(len(h.members)),
+                str(len(h.signal_ids)),
+            )
+            for h in view.households
+        ],
+    )
+    for link in view.family_links:
+        print(
+            f"family link: parent in {short_hash(link.parent_household)}, "
+            f"child in {short_hash(link.child_household)}"
+        )
+    return 0
+
+
+def rekey_command(args: argparse.Namespace) -> int:
+    config = config_module.load(args.config)
+    if config.pseudonym is None:
+        raise ConfigError(f"{args.config}: [hub.pseudonym] is needed to fetch re-key factors")
+    store = open_store(config.database_url)
+    try:
+        with PseudonymClient(
+            config.pseudonym.target, config.tls, server_name=config.pseudonym.server_name
+        ) as client:
+            report = rekey_to_current(store, client, config.institutions)
+    finally:
+        store.close()
+    print(
+        f"re-keyed {report.rows} stored records to key version {report.to_version}"
+        + (" and the institution list" if report.institutions_moved else "")
     )
     return 0
 

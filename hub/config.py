@@ -31,6 +31,7 @@ _HUB_KEYS = {
     "rate_per_partner",
     "rate_burst",
     "institutions",
+    "capture_requests_file",
     "tls",
     "pseudonym",
 }
@@ -68,6 +69,8 @@ class HubConfig:
     institutions: Path | None = None
     #: None: this hub cannot re-key after a rotation until it is configured.
     pseudonym: PseudonymServiceConfig | None = None
+    #: For audits and privacy tests: every request as received is appended here.
+    capture_requests_file: Path | None = None
 
 
 def load(path: Path) -> HubConfig:
@@ -97,6 +100,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         raise ConfigError(f"{source}: hub.sealing_keys: a non-empty list of key file paths")
     t = _Reader(tls, base, source, "hub.tls.")
     institutions = r.text("institutions", default="")
+    capture = r.text("capture_requests_file", default="")
     pseudonym = None
     if "pseudonym" in hub:
         ps = _table(hub, "pseudonym", source, prefix="hub.")
@@ -122,6 +126,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         tls=TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key")),
         institutions=base / institutions if institutions else None,
         pseudonym=pseudonym,
+        capture_requests_file=base / capture if capture else None,
     )
 
 

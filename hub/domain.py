@@ -78,11 +78,11 @@ class Signal:
 
 @dataclass(frozen=True)
 class Residence:
-    """A person lives at an address from a date on."""
+    """A person lives at an address from a date on; None: from birth (date withheld)."""
 
     person_pseudonym: bytes = field(repr=False)
     address_pseudonym: bytes = field(repr=False)
-    since: dt.date
+    since: dt.date | None
 
 
 @dataclass(frozen=True)

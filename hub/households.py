@@ -28,9 +28,15 @@ class SignalFacts:
 
 @dataclass(frozen=True)
 class Residence:
+    """A person lives at an address; since None means from birth, before any dated move."""
+
     person: bytes
     address: bytes
-    since: dt.date
+    since: dt.date | None
+
+    @property
+    def sort_date(self) -> dt.date:
+        return self.since or dt.date.min
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class Population:
         Residence from its date on)."""
         if isinstance(fact, Residence):
             current = self.residence.get(fact.person)
-            if current is None or fact.since >= current.since:
+            if current is None or fact.sort_date >= current.sort_date:
                 self.residence[fact.person] = fact
         elif isinstance(fact, Parenthood):
             self.parents[fact.child].add(fact.parent)

@@ -92,7 +92,8 @@ def population_fact_from_proto(msg: signal_pb2.PopulationEvent) -> PopulationFac
         event = Residence(
             person_pseudonym=bytes(r.person_pseudonym),
             address_pseudonym=bytes(r.address_pseudonym),
-            since=date_from_proto(r.since, f"{prefix}.since"),
+            # No date means "from birth": the BRP node withholds a date that would reveal one.
+            since=date_from_proto(r.since, f"{prefix}.since") if r.HasField("since") else None,
         )
     elif which == "parenthood":
         p = msg.parenthood

@@ -105,7 +105,10 @@ def build(
     )
     feed = FeedServicer(registry=registry, store=store)
     # Each partner may hold a feed subscription open; they must not starve the intake.
-    server = transport.build_server(max_workers=_BASE_WORKERS + len(registry.partners))
+    server = transport.build_server(
+        max_workers=_BASE_WORKERS + len(registry.partners),
+        capture_file=config.capture_requests_file,
+    )
     intake_pb2_grpc.add_IntakeServiceServicer_to_server(intake_servicer, server)
     feed_pb2_grpc.add_PartnerFeedServiceServicer_to_server(feed, server)
     transport.add_health_and_reflection(

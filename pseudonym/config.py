@@ -47,6 +47,8 @@ class PseudonymConfig:
     max_batch: int = 10_000
     rate_per_partner: float = 200_000.0
     rate_burst: int = 400_000
+    #: For audits and privacy tests: every request as received is appended here.
+    capture_requests_file: Path | None = None
 
 
 class _Section:
@@ -143,6 +145,7 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Pseudo
         max_batch=max_batch,
         rate_per_partner=rate,
         rate_burst=burst,
+        capture_requests_file=s.optional_path("capture_requests_file"),
     )
     s.finish()
     return config

@@ -90,7 +90,8 @@ def build(config: PseudonymConfig) -> Service:
     server = transport.build_server(
         max_message_bytes=max(
             transport.DEFAULT_MAX_MESSAGE_BYTES, config.max_batch * _BYTES_PER_ELEMENT + 1024
-        )
+        ),
+        capture_file=config.capture_requests_file,
     )
     pseudonym_pb2_grpc.add_PseudonymServiceServicer_to_server(PseudonymServicer(evaluator), server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])

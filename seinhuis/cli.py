@@ -15,6 +15,7 @@ ROLES: list[tuple[str, str, str]] = [
     ("hub", "hub.cli", "run and inspect the municipal hub"),
     ("node", "node.cli", "run a partner node, send and import signals"),
     ("pseudonym", "pseudonym.cli", "run the pseudonymisation service, rotate its keys"),
+    ("consent", "consent.cli", "run the consent registry"),
     ("demo", "seinhuis.demo", "run the whole network on this machine"),
 ]
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import household_view, institutions
+from hub.cli import short_hash
 from hub.store import open_store
 from node.identifiers import DutchAddress
 from pseudonym.client import PseudonymClient
@@ -48,13 +50,22 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def _cmd(args: argparse.Namespace) -> int:
     keep = args.keep_running == "yes" or (
-        args.keep_running == "auto" and sys.stdin.isatty() and sys.stdout.isatty()
+        args.keep_running == "auto"
+        and sys.stdin.isatty()
+        and sys.stdout.isatty()
         and os.environ.get("CI", "").lower() not in ("1", "true", "yes")
     )
     return run(args.root, args.scenario, keep_running=keep)
 
 
-def run(root: Path, scenario_path: Path, *, keep_running: bool) -> int:
+def run(
+    root: Path,
+    scenario_path: Path,
+    *,
+    keep_running: bool,
+    inspect: Callable[[Layout, int], None] | None = None,
+) -> int:
+    """Run the demo; `inspect(layout, pseudonym_port)` is called while everything still runs."""
     scenario = Scenario.load(scenario_path)
     if root.exists():
         shutil.rmtree(root)
@@ -64,13 +75,17 @@ def run(root: Path, scenario_path: Path, *, keep_running: bool) -> int:
     layout.create(partners)
     launcher = Launcher(layout)
     try:
-        pseudonym = launcher.start("pseudonym", "pseudonym", layout.pseudonym_dir / "pseudonym.toml")
+        pseudonym = launcher.start(
+            "pseudonym", "pseudonym", layout.pseudonym_dir / "pseudonym.toml"
+        )
+        layout.connect_hub_to_pseudonym(pseudonym.port)
         brp = next(p for p in partners if p.type is PartnerType.BRP)
         _write_institutions(layout, scenario, brp, pseudonym.port)
         hub = launcher.start("hub", "hub", layout.hub_dir / "hub.toml")
         nodes = {
             p.id: launcher.start(
-                p.id, "node",
+                p.id,
+                "node",
                 layout.write_node_config(p, hub_port=hub.port, pseudonym_port=pseudonym.port),
             )
             for p in partners
@@ -79,6 +94,8 @@ def run(root: Path, scenario_path: Path, *, keep_running: bool) -> int:
         ids = _feed(scenario, partners, nodes)
         _wait_delivered(nodes, ids)
         _show_hub(layout)
+        if inspect is not None:
+            inspect(layout, pseudonym.port)
         if keep_running:
             console.print("\nThe network keeps running; press Ctrl-C to stop it.")
             try:
@@ -95,13 +112,17 @@ def run(root: Path, scenario_path: Path, *, keep_running: bool) -> int:
 def _write_institutions(layout: Layout, scenario: Scenario, brp: PartnerSpec, port: int) -> None:
     """The municipality lists its institution addresses as pseudonyms, made by its own node."""
     node_dir = layout.node_dir(brp.id)
-    tls = transport.TlsFiles(layout.root / "ca" / "ca.crt", node_dir / "tls.crt", node_dir / "tls.key")
+    tls = transport.TlsFiles(
+        layout.root / "ca" / "ca.crt", node_dir / "tls.crt", node_dir / "tls.key"
+    )
     inputs = []
     for label in scenario.institutions():
         a = scenario.addresses[label]
         inputs.append(
             DutchAddress(
-                a["postcode"], int(a["house_number"]), a.get("house_letter", ""),
+                a["postcode"],
+                int(a["house_number"]),
+                a.get("house_letter", ""),
                 str(a.get("house_number_addition", "")),
             ).oprf_input
         )
@@ -112,8 +133,7 @@ def _write_institutions(layout: Layout, scenario: Scenario, brp: PartnerSpec, po
         path,
         institutions.Institutions(version, tuple((p, "zorginstelling") for p in pseudonyms)),
     )
-    config = layout.hub_dir / "hub.toml"
-    config.write_text(config.read_text().replace("[hub.tls]", 'institutions = "institutions.yaml"\n[hub.tls]'))
+    layout.add_hub_setting('institutions = "institutions.yaml"')
 
 
 def _stub(run: Running) -> node_pb2_grpc.NodeServiceStub:
@@ -140,7 +160,9 @@ def _feed(
             ids[s["node"]].append(_stub(nodes[s["node"]]).SubmitSignal(request, timeout=30).id)
         except grpc.RpcError as exc:
             console.print(f"[red]{s['node']} refused {s['ref']}: {exc.details()}[/]")
-    console.print(f"Partner nodes: {sum(len(v) for k, v in ids.items() if k != brp.id)} signals accepted")
+    console.print(
+        f"Partner nodes: {sum(len(v) for k, v in ids.items() if k != brp.id)} signals accepted"
+    )
     return ids
 
 
@@ -171,7 +193,7 @@ def _show_services(pseudonym: Running, hub: Running, nodes: dict[str, Running]) 
 
 
 def _short(pseudonym: bytes | None) -> str:
-    return pseudonym.hex()[:8] + "…" if pseudonym else "-"
+    return short_hash(pseudonym)
 
 
 def _show_hub(layout: Layout) -> None:
@@ -180,16 +202,31 @@ def _show_hub(layout: Layout) -> None:
     config = hub_config.load(layout.hub_dir / "hub.toml")
     store = open_store(config.database_url)
     try:
-        table = Table(title="What the hub received (pseudonyms shortened; no identities)")
-        for col in ("partner", "signal", "domain", "urgency", "basis", "observed", "keep until",
-                    "person", "address"):
+        table = Table(title="What the hub received (pseudonyms as short hashes; no identities)")
+        for col in (
+            "partner",
+            "signal",
+            "domain",
+            "urgency",
+            "basis",
+            "observed",
+            "keep until",
+            "person",
+            "address",
+        ):
             table.add_column(col)
         for stored in store.list_signals():
             r, s = stored.received, stored.received.signal
             table.add_row(
-                r.partner_id, s.signal_type.value, s.life_domain.value, s.urgency.value,
-                s.legal_basis.value, s.observed_on.isoformat(), s.keep_until.isoformat(),
-                _short(s.person_pseudonym), _short(s.address_pseudonym),
+                r.partner_id,
+                s.signal_type.value,
+                s.life_domain.value,
+                s.urgency.value,
+                s.legal_basis.value,
+                s.observed_on.isoformat(),
+                s.keep_until.isoformat(),
+                _short(s.person_pseudonym),
+                _short(s.address_pseudonym),
             )
         console.print(table)
         listed = institutions.load(config.institutions).addresses

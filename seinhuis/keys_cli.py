@@ -116,7 +116,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     init.add_argument("directory", type=Path)
     init.add_argument("--hub-id", default="hub")
     init.add_argument(
-        "--partner", action="append", default=[], metavar="ID:TYPE",
+        "--partner",
+        action="append",
+        default=[],
+        metavar="ID:TYPE",
         help="a partner node to create, e.g. ggd-west:GGD (repeatable)",
     )
     init.set_defaults(func=_cmd_init)

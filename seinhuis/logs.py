@@ -54,6 +54,11 @@ EVENTS: dict[str, frozenset[str]] = {
     "pseudonym.rotated": frozenset({"kind", "from_version", "to_version"}),
     "pseudonym.rekey_factor_issued": frozenset({"partner", "kind", "from_version", "to_version"}),
     "pseudonym.keyring_reload_failed": frozenset({"error"}),
+    # consent registry (entry ids are random; never a pseudonym or an actor)
+    "consent.checked": frozenset({"caller", "partner", "life_domain", "purpose", "decision"}),
+    "consent.granted": frozenset({"caller", "entry", "state", "decision", "purpose"}),
+    "consent.revoked": frozenset({"caller", "entry", "state"}),
+    "consent.watch_subscribed": frozenset({"caller", "after_cursor"}),
 }
 
 #: Events not in the catalog keep only these fields, plus a marker that they are unlisted.

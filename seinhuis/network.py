@@ -43,13 +43,26 @@ class Layout:
     def log_dir(self) -> Path:
         return self.root / "logs"
 
-    def create(self, partners: list[PartnerSpec], *, database_url: str | None = None) -> None:
+    def create(
+        self,
+        partners: list[PartnerSpec],
+        *,
+        database_url: str | None = None,
+        capture_requests: bool = False,
+    ) -> None:
+        """Keys for everyone, and the hub's and pseudonymisation service's configs.
+
+        capture_requests: the hub and the service append every request they receive to
+        received.bin in their folder (for the privacy tests).
+        """
         init_network_keys(self.root, partners)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.write_hub_config(database_url=database_url)
-        self.write_pseudonym_config()
+        self.write_hub_config(database_url=database_url, capture_requests=capture_requests)
+        self.write_pseudonym_config(capture_requests=capture_requests)
 
-    def write_hub_config(self, *, database_url: str | None = None) -> Path:
+    def write_hub_config(
+        self, *, database_url: str | None = None, capture_requests: bool = False
+    ) -> Path:
         url = database_url or "sqlite:///hub.db"
         path = self.hub_dir / "hub.toml"
         path.write_text(
@@ -60,14 +73,28 @@ class Layout:
             f"database_url = {_toml_str(url)}\n"
             'registry = "partners.yaml"\n'
             'sealing_keys = ["sealing.key"]\n'
-            "[hub.tls]\n"
+            + ('capture_requests_file = "received.bin"\n' if capture_requests else "")
+            + "[hub.tls]\n"
             'ca_cert = "../ca/ca.crt"\n'
             'cert = "tls.crt"\n'
             'key = "tls.key"\n'
         )
         return path
 
-    def write_pseudonym_config(self) -> Path:
+    def connect_hub_to_pseudonym(self, port: int) -> None:
+        """Tell the hub where the pseudonymisation service is (for re-key factors only)."""
+        path = self.hub_dir / "hub.toml"
+        path.write_text(
+            path.read_text()
+            + f'[hub.pseudonym]\ntarget = "127.0.0.1:{port}"\nserver_name = "pseudonym"\n'
+        )
+
+    def add_hub_setting(self, line: str) -> None:
+        """Add one `key = value` line to the [hub] table."""
+        path = self.hub_dir / "hub.toml"
+        path.write_text(path.read_text().replace("[hub.tls]", f"{line}\n[hub.tls]", 1))
+
+    def write_pseudonym_config(self, *, capture_requests: bool = False) -> Path:
         path = self.pseudonym_dir / "pseudonym.toml"
         path.write_text(
             "[pseudonym]\n"
@@ -76,7 +103,8 @@ class Layout:
             'keyring = "keyring"\n'
             'audit_database = "audit.db"\n'
             'hub_ids = ["hub"]\n'
-            "[pseudonym.tls]\n"
+            + ('capture_requests_file = "received.bin"\n' if capture_requests else "")
+            + "[pseudonym.tls]\n"
             'ca_cert = "../ca/ca.crt"\n'
             'cert = "tls.crt"\n'
             'key = "tls.key"\n'
@@ -194,6 +222,7 @@ class Launcher:
         """Start a stopped or killed service again with the same config."""
         if run in self.running:
             self.running.remove(run)
+        run.stop()
         if run.port:
             # Peers were configured with this port: come back on it rather than on a new one.
             text = run.config.read_text()

@@ -7,6 +7,8 @@ public message, and turns anything unexpected into INTERNAL with the details onl
 
 from __future__ import annotations
 
+import struct
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
@@ -139,6 +141,53 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         return handler
 
 
+class CaptureInterceptor(grpc.ServerInterceptor):
+    """Append every request exactly as received (method, raw bytes) to a file.
+
+    For audits and the privacy tests, which prove that nothing a service received holds an
+    identifier. Off unless configured; it records only what the service receives anyway.
+    Each record: 2-byte method length, method, 4-byte message length, message (big-endian).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("ab")
+        self._lock = threading.Lock()
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        method = handler_call_details.method.encode()
+        deserialize = handler.request_deserializer
+
+        def capture(raw: bytes) -> Any:
+            record = struct.pack(">H", len(method)) + method + struct.pack(">I", len(raw)) + raw
+            with self._lock:
+                self._file.write(record)
+                self._file.flush()
+            return deserialize(raw)
+
+        return handler._replace(request_deserializer=capture)  # type: ignore[attr-defined,no-any-return]
+
+
+def read_captured(path: Path) -> Iterator[tuple[str, bytes]]:
+    """The (method, raw request) records a CaptureInterceptor wrote."""
+    data = path.read_bytes() if path.exists() else b""
+    offset = 0
+    while offset < len(data):
+        (n,) = struct.unpack_from(">H", data, offset)
+        method = data[offset + 2 : offset + 2 + n].decode()
+        offset += 2 + n
+        (m,) = struct.unpack_from(">I", data, offset)
+        yield method, data[offset + 4 : offset + 4 + m]
+        offset += 4 + m
+
+
 def _already_aborted(context: grpc.ServicerContext) -> bool:
     # context.abort() raises a bare Exception after setting the status; let that through.
     return getattr(context, "code", lambda: None)() is not None
@@ -149,11 +198,13 @@ def build_server(
     max_workers: int = 16,
     interceptors: Iterable[grpc.ServerInterceptor] = (),
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    capture_file: Path | None = None,
 ) -> grpc.Server:
     """A server with our error mapping outermost and conservative message limits."""
+    capture = [CaptureInterceptor(capture_file)] if capture_file is not None else []
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[ErrorMappingInterceptor(), *interceptors],
+        interceptors=[*capture, ErrorMappingInterceptor(), *interceptors],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

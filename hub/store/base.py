@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from hub.domain import Notification, Received, ReceivedPopulationFact, SignalCount, StoredSignal
 from seinhuis.vocabulary import WithdrawReason
+
+#: Re-keys one pseudonym of the given identifier kind ("PERSON" or "ADDRESS").
+Rekey = Callable[[str, bytes], bytes]
 
 
 class Outcome(StrEnum):
@@ -52,6 +55,15 @@ class HubStore(ABC):
         RESOLVED keeps it, marked withdrawn. A resolved signal may still be erased as
         unjustified. Raises NotFound when the partner has no such signal that is not
         withdrawn already, whether the id is unknown, erased, or another partner's.
+        """
+
+    @abstractmethod
+    def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
+        """Re-key every pseudonym stored under from_version to to_version, in one transaction.
+
+        `rekey(kind, pseudonym)` gives the new pseudonym ("PERSON" or "ADDRESS" kind). Signals
+        and population facts both move; a parenthood's second pseudonym is a person's.
+        Returns how many rows changed. On failure nothing changes.
         """
 
     @abstractmethod

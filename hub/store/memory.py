@@ -11,6 +11,7 @@ from hub.domain import (
     MessageKind,
     Notification,
     NotificationKind,
+    PopulationFact,
     Received,
     ReceivedPopulationFact,
     ReceivedSignal,
@@ -18,7 +19,8 @@ from hub.domain import (
     StoredSignal,
     kind_of,
 )
-from hub.store.base import HubStore, Outcome
+from hub.store.base import HubStore, Outcome, Rekey
+from hub.store.rows import rekey_event
 from seinhuis.errors import NotFound
 from seinhuis.vocabulary import SignalType, WithdrawReason
 
@@ -48,6 +50,33 @@ class MemoryHubStore(HubStore):
                     self._facts[item.id] = item
                 outcomes.append(Outcome.STORED)
         return outcomes
+
+    def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
+        with self._lock:
+            changed: dict[bytes, StoredSignal] = {}
+            for sid, stored in self._signals.items():
+                s = stored.received.signal
+                if s.key_version != from_version:
+                    continue
+                signal = dataclasses.replace(
+                    s,
+                    key_version=to_version,
+                    person_pseudonym=rekey("PERSON", s.person_pseudonym)
+                    if s.person_pseudonym
+                    else None,
+                    address_pseudonym=rekey("ADDRESS", s.address_pseudonym),
+                )
+                received = dataclasses.replace(stored.received, signal=signal)
+                changed[sid] = dataclasses.replace(stored, received=received)
+            facts: dict[bytes, ReceivedPopulationFact] = {}
+            for fid, item in self._facts.items():
+                if item.fact.key_version != from_version:
+                    continue
+                fact = PopulationFact(to_version, rekey_event(item.fact.event, rekey))
+                facts[fid] = dataclasses.replace(item, fact=fact)
+            self._signals.update(changed)
+            self._facts.update(facts)
+            return len(changed) + len(facts)
 
     def withdraw(
         self, partner_id: str, signal_id: bytes, reason: WithdrawReason, at: dt.datetime

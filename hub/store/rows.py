@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.domain import (
@@ -12,6 +12,7 @@ from hub.domain import (
     Notification,
     NotificationKind,
     Parenthood,
+    PopulationEvent,
     PopulationFact,
     ReceivedPopulationFact,
     ReceivedSignal,
@@ -173,3 +174,18 @@ def notification(r: Mapping[Any, Any]) -> Notification:
         ref_id=_blob(r["ref_id"]),
         reason=WithdrawReason(r["reason"]) if r["reason"] is not None else None,
     )
+
+
+def rekey_event(e: PopulationEvent, rekey: Callable[[str, bytes], bytes]) -> PopulationEvent:
+    """The same population event with every pseudonym re-keyed."""
+    if isinstance(e, Residence):
+        return Residence(
+            rekey("PERSON", e.person_pseudonym), rekey("ADDRESS", e.address_pseudonym), e.since
+        )
+    if isinstance(e, Parenthood):
+        return Parenthood(rekey("PERSON", e.parent_pseudonym), rekey("PERSON", e.child_pseudonym))
+    if isinstance(e, Relocation):
+        return Relocation(
+            rekey("PERSON", e.person_pseudonym), rekey("ADDRESS", e.to_address_pseudonym), e.on
+        )
+    return Death(rekey("PERSON", e.person_pseudonym), e.on)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
@@ -27,7 +27,7 @@ from hub.domain import (
     kind_of,
 )
 from hub.store import rows
-from hub.store.base import HubStore, Outcome
+from hub.store.base import HubStore, Outcome, Rekey
 from hub.store.tables import FACTS, NOTIFICATIONS, SEEN, SIGNALS, HubModel
 from seinhuis.errors import NotFound
 from seinhuis.vocabulary import SignalType, WithdrawReason
@@ -70,6 +70,70 @@ class SqlHubStore(HubStore):
             if outcomes[i] is Outcome.STORED and item.id in seen:
                 outcomes[i] = Outcome.ALREADY_EXISTS
         return outcomes
+
+    def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
+        def run() -> int:
+            with self._writer.begin() as conn:
+                signals = conn.execute(
+                    select(
+                        SIGNALS.c.id, SIGNALS.c.person_pseudonym, SIGNALS.c.address_pseudonym
+                    ).where(SIGNALS.c.key_version == from_version)
+                ).all()
+                signal_updates = [
+                    {
+                        "row_id": bytes(r.id),
+                        "new_person": rekey("PERSON", bytes(r.person_pseudonym))
+                        if r.person_pseudonym is not None
+                        else None,
+                        "new_address": rekey("ADDRESS", bytes(r.address_pseudonym)),
+                    }
+                    for r in signals
+                ]
+                facts = conn.execute(
+                    select(
+                        FACTS.c.id,
+                        FACTS.c.event_kind,
+                        FACTS.c.subject_pseudonym,
+                        FACTS.c.object_pseudonym,
+                    ).where(FACTS.c.key_version == from_version)
+                ).all()
+                fact_updates = []
+                for r in facts:
+                    object_kind = "PERSON" if r.event_kind == "PARENTHOOD" else "ADDRESS"
+                    fact_updates.append(
+                        {
+                            "row_id": bytes(r.id),
+                            "new_subject": rekey("PERSON", bytes(r.subject_pseudonym)),
+                            "new_object": rekey(object_kind, bytes(r.object_pseudonym))
+                            if r.object_pseudonym is not None
+                            else None,
+                        }
+                    )
+                if signal_updates:
+                    conn.execute(
+                        update(SIGNALS)
+                        .where(SIGNALS.c.id == bindparam("row_id"))
+                        .values(
+                            person_pseudonym=bindparam("new_person"),
+                            address_pseudonym=bindparam("new_address"),
+                            key_version=to_version,
+                        ),
+                        signal_updates,
+                    )
+                if fact_updates:
+                    conn.execute(
+                        update(FACTS)
+                        .where(FACTS.c.id == bindparam("row_id"))
+                        .values(
+                            subject_pseudonym=bindparam("new_subject"),
+                            object_pseudonym=bindparam("new_object"),
+                            key_version=to_version,
+                        ),
+                        fact_updates,
+                    )
+                return len(signal_updates) + len(fact_updates)
+
+        return self._retrying(run)
 
     def _insert_new(self, first: dict[bytes, Received]) -> set[bytes]:
         """Insert the items whose id is not yet seen; return the ids that were seen."""

@@ -142,7 +142,9 @@ class Residence(_message.Message):
     person_pseudonym: _builtins.bytes
     address_pseudonym: _builtins.bytes
     @_builtins.property
-    def since(self) -> _vocabulary_pb2.Date: ...
+    def since(self) -> _vocabulary_pb2.Date:
+        """Unset means "from birth": a node never sends a date that would reveal a date of birth."""
+
     def __init__(
         self,
         *,
