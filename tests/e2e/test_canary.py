@@ -212,7 +212,7 @@ def _plant(net: Network) -> None:
 
 
 def test_no_canary_reaches_the_hub_or_the_pseudonymisation_service(network_factory) -> None:  # type: ignore[no-untyped-def]
-    """No canary identifier, in any encoding, is in anything the hub or the service wrote or received."""
+    """No canary, in any encoding, is in anything the hub or the service wrote or received."""
 
     net = network_factory(capture_requests=True)
     _plant(net)
