@@ -36,7 +36,7 @@ _HUB_KEYS = {
     "pseudonym",
 }
 _TLS_KEYS = {"ca_cert", "cert", "key"}
-_PSEUDONYM_KEYS = {"target", "server_name"}
+_PSEUDONYM_KEYS = {"target", "server_name", "rekey_interval_s"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class PseudonymServiceConfig:
 
     target: str
     server_name: str
+    #: How often the hub checks for a new key version and re-keys what it holds.
+    rekey_interval_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         _no_unknown(ps, _PSEUDONYM_KEYS, "hub.pseudonym.", source)
         p = _Reader(ps, base, source, "hub.pseudonym.")
         pseudonym = PseudonymServiceConfig(
-            target=p.text("target"), server_name=p.text("server_name", default="pseudonym")
+            target=p.text("target"),
+            server_name=p.text("server_name", default="pseudonym"),
+            rekey_interval_s=p.number("rekey_interval_s", 1.0, 86_400.0, default=30.0),
         )
     return HubConfig(
         id=hub_id,

@@ -7,6 +7,8 @@ No identifier leaves any node, and the factor cannot compute the pseudonym of a 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from hub.store import HubStore
 from pseudonym.client import PseudonymClient
 from seinhuis import logs
 from seinhuis.crypto import oprf
+from seinhuis.errors import SeinhuisError
 from seinhuis.vocabulary import IdentifierKind
 
 log = logs.get_logger(__name__)
@@ -66,3 +69,41 @@ def rekey_to_current(
             )
             institutions_moved = True
     return RekeyReport(target, rows, tuple(moved), institutions_moved)
+
+
+class KeyVersionFollower:
+    """A background thread that keeps the hub on the service's current key version.
+
+    After a rotation it re-keys everything stored; afterwards it also catches signals that
+    nodes pseudonymised just before the rotation and delivered after it.
+    """
+
+    def __init__(
+        self,
+        store: HubStore,
+        client_factory: Callable[[], PseudonymClient],
+        institutions_file: Path | None,
+        interval_s: float,
+    ) -> None:
+        self._store = store
+        self._client_factory = client_factory
+        self._institutions_file = institutions_file
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="key-version-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                with self._client_factory() as client:
+                    rekey_to_current(self._store, client, self._institutions_file)
+            except SeinhuisError as exc:
+                # The service may be down for a while; the next round tries again.
+                log.warning("hub.rekey_failed", error=type(exc).__name__)

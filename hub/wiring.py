@@ -15,6 +15,8 @@ from hub import registry as registry_module
 from hub.config import HubConfig
 from hub.intake import Intake
 from hub.ratelimit import RateLimiter
+from hub.rekey import KeyVersionFollower
+from pseudonym.client import PseudonymClient
 from hub.servicer import FeedServicer, IntakeServicer
 from hub.store import HubStore, open_store
 from seinhuis import catalogue as catalogue_module
@@ -42,6 +44,7 @@ class HubService:
     store: HubStore
     server: grpc.Server
     feed: FeedServicer
+    follower: KeyVersionFollower | None = None
     port: int | None = field(default=None, init=False)
 
     def start(self) -> int:
@@ -51,6 +54,8 @@ class HubService:
         if port == 0:
             raise Unavailable(f"cannot listen on {self.config.listen}")
         self.server.start()
+        if self.follower is not None:
+            self.follower.start()
         self.port = port
         if self.config.port_file is not None:
             write_port_file(self.config.port_file, port)
@@ -62,6 +67,8 @@ class HubService:
         """End feed subscriptions, let running calls finish within `grace`, close the store."""
         log.info("service.stopping", role="hub")
         self.feed.shutdown()
+        if self.follower is not None:
+            self.follower.stop()
         self.server.stop(grace).wait()
         self.store.close()
 
@@ -118,7 +125,16 @@ def build(
             transport.full_service_name(feed_pb2, "PartnerFeedService"),
         ],
     )
-    return HubService(config=config, store=store, server=server, feed=feed)
+    follower = None
+    if config.pseudonym is not None:
+        ps = config.pseudonym
+        follower = KeyVersionFollower(
+            store,
+            lambda: PseudonymClient(ps.target, config.tls, server_name=ps.server_name),
+            config.institutions,
+            ps.rekey_interval_s,
+        )
+    return HubService(config=config, store=store, server=server, feed=feed, follower=follower)
 
 
 def write_port_file(path: Path, port: int) -> None:

@@ -32,6 +32,7 @@ EVENTS: dict[str, frozenset[str]] = {
     "hub.feed_subscribed": frozenset({"partner", "after_cursor"}),
     "hub.registry_loaded": frozenset({"partners", "keys"}),
     "hub.rekeyed": frozenset({"kind", "from_version", "to_version", "count"}),
+    "hub.rekey_failed": frozenset({"error"}),
     "hub.household_updated": frozenset({"event_kind", "id"}),
     "hub.batch_stored": frozenset({"partner", "stored", "duplicates"}),
     # node

@@ -81,12 +81,13 @@ class Layout:
         )
         return path
 
-    def connect_hub_to_pseudonym(self, port: int) -> None:
+    def connect_hub_to_pseudonym(self, port: int, *, rekey_interval_s: float = 30.0) -> None:
         """Tell the hub where the pseudonymisation service is (for re-key factors only)."""
         path = self.hub_dir / "hub.toml"
         path.write_text(
             path.read_text()
             + f'[hub.pseudonym]\ntarget = "127.0.0.1:{port}"\nserver_name = "pseudonym"\n'
+            + f"rekey_interval_s = {rekey_interval_s}\n"
         )
 
     def add_hub_setting(self, line: str) -> None:

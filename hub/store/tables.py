@@ -46,7 +46,11 @@ class SignalRow(HubModel, table=True):
     """A stored signal; erased outright when withdrawn as unjustified."""
 
     __tablename__ = "hub_signals"
-    __table_args__ = (Index("ix_hub_signals_partner_type", "partner_id", "signal_type"),)
+    __table_args__ = (
+        Index("ix_hub_signals_partner_type", "partner_id", "signal_type"),
+        # The key-version follower looks for rows on an old version every few seconds.
+        Index("ix_hub_signals_key_version", "key_version"),
+    )
     id: bytes = Field(
         sa_column=Column(LargeBinary(16), ForeignKey("hub_seen_ids.id"), primary_key=True)
     )
@@ -75,6 +79,7 @@ class PopulationFactRow(HubModel, table=True):
     """A population fact: `subject` is the person (or parent), `object` the address (or child)."""
 
     __tablename__ = "hub_population_facts"
+    __table_args__ = (Index("ix_hub_population_facts_key_version", "key_version"),)
     id: bytes = Field(
         sa_column=Column(LargeBinary(16), ForeignKey("hub_seen_ids.id"), primary_key=True)
     )

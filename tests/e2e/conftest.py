@@ -99,6 +99,7 @@ def network_factory(tmp_path: Path) -> Iterator[Callable[..., Network]]:
         batch_size: int = 500,
         before_hub: Callable[[Layout, Running], None] | None = None,
         capture_requests: bool = False,
+        rekey_interval_s: float = 30.0,
     ) -> Network:
         partners = DEFAULT_PARTNERS if partners is None else partners
         layout = Layout(tmp_path / "net")
@@ -108,7 +109,7 @@ def network_factory(tmp_path: Path) -> Iterator[Callable[..., Network]]:
         pseudonym = launcher.start(
             "pseudonym", "pseudonym", layout.pseudonym_dir / "pseudonym.toml"
         )
-        layout.connect_hub_to_pseudonym(pseudonym.port)
+        layout.connect_hub_to_pseudonym(pseudonym.port, rekey_interval_s=rekey_interval_s)
         if before_hub is not None:
             before_hub(layout, pseudonym)
         hub = launcher.start("hub", "hub", layout.hub_dir / "hub.toml")

@@ -72,3 +72,22 @@ def test_rotation_rekeys_the_hub_and_keeps_matching(network_factory) -> None:  #
     assert a.key_version == b.key_version == 2
     assert a.person_pseudonym == b.person_pseudonym != old.received.signal.person_pseudonym
     assert a.address_pseudonym == b.address_pseudonym
+
+
+def test_the_hub_follows_a_rotation_by_itself(network_factory) -> None:  # type: ignore[no-untyped-def]
+    """Without an operator, the hub notices a new key version and re-keys what it holds."""
+    net = network_factory(PARTNERS[:1], rekey_interval_s=1.0)
+    signal_id = _send(net, "school-rot", vocabulary_pb2.SIGNAL_TYPE_SCHOOLVERZUIM, "auto-1")
+    _seinhuis("pseudonym", "rotate", "--keyring", str(net.layout.pseudonym_dir / "keyring"))
+    deadline = time.monotonic() + 30
+    version = 1
+    while version == 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        store = net.hub_store()
+        try:
+            stored = store.get_signal(signal_id)
+        finally:
+            store.close()
+        assert stored is not None
+        version = stored.received.signal.key_version
+    assert version == 2
