@@ -20,17 +20,21 @@ ROLES: list[tuple[str, str, str]] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or one with only the named role (a service starts faster that way)."""
     parser = argparse.ArgumentParser(prog="seinhuis", description=__doc__)
     roles = parser.add_subparsers(dest="role", required=True, metavar="ROLE")
     for name, module, help_text in ROLES:
         sub = roles.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).register(sub)
+        if only is None or name == only:
+            importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    names = {name for name, _, _ in ROLES}
+    parser = build_parser(argv[0] if argv and argv[0] in names else None)
     args = parser.parse_args(argv)
     try:
         result = args.func(args)

@@ -1,0 +1,1 @@
+"""The consent registry: residents' consent and objections, decided by precedence, with receipts."""

@@ -1,0 +1,193 @@
+"""The client nodes, the hub and the portal use to reach the consent registry over mTLS.
+
+Errors come back as SeinhuisError subclasses carrying the registry's message; transport
+failures as Unavailable. Nodes call check(); the hub check() and watch(); the portal grant(),
+revoke() and list_entries().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+
+from consent import serde
+from consent.model import (
+    ChangeNotice,
+    CheckQuery,
+    Decision,
+    Entry,
+    GrantRequest,
+    Pseudonym,
+    Purpose,
+)
+from consent.representation import Actor
+from seinhuis.errors import CATALOG, SeinhuisError, Unauthenticated, Unavailable
+from seinhuis.transport import TlsFiles, secure_channel
+from seinhuis.v1 import consent_pb2, consent_pb2_grpc
+from seinhuis.vocabulary import LifeDomain, PartnerType
+
+_TRANSPORT_CODES = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+_BY_STATUS: dict[str, type[SeinhuisError]] = {status: cls for cls, status in CATALOG.items()}
+
+_T = TypeVar("_T")
+
+
+class RemoteUnauthenticated(Unauthenticated):
+    """The registry did not authenticate us; its own message is kept."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _error(exc: grpc.RpcError) -> SeinhuisError:
+    code: grpc.StatusCode = exc.code()
+    details = exc.details() or code.name
+    if code in _TRANSPORT_CODES:
+        return Unavailable(f"consent registry unavailable: {details}")
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        return RemoteUnauthenticated(details)
+    return _BY_STATUS.get(code.name, SeinhuisError)(details)
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    """The registry's decision; on PERMIT the receipt bytes and signature to pass on."""
+
+    decision: Decision
+    receipt: bytes = field(default=b"", repr=False)
+    signature: bytes = field(default=b"", repr=False)
+
+    @property
+    def permitted(self) -> bool:
+        return self.decision is Decision.PERMIT
+
+
+class ChangeStream:
+    """Changes from Watch as they come; cancel() (or leaving a with-block) ends it.
+
+    Iteration also ends when the registry stops; watch again from the last cursor seen.
+    """
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._cancelled = False
+
+    def __iter__(self) -> Iterator[ChangeNotice]:
+        try:
+            for response in self._call:
+                yield serde.notice_from_proto(response)
+        except grpc.RpcError as exc:
+            if self._cancelled and exc.code() is grpc.StatusCode.CANCELLED:
+                return  # we ended it ourselves
+            raise _error(exc) from None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._call.cancel()
+
+    def __enter__(self) -> ChangeStream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cancel()
+
+
+class ConsentClient:
+    """A connection to the consent registry.
+
+    Pass a target and TLS files (the client owns and closes the channel) or a channel.
+    """
+
+    def __init__(
+        self,
+        target: str | grpc.Channel,
+        tls: TlsFiles | None = None,
+        *,
+        server_name: str | None = "consent",
+        timeout_s: float = 10.0,
+    ) -> None:
+        if isinstance(target, str):
+            if tls is None:
+                raise ValueError("a target needs TLS files")
+            self._channel = secure_channel(target, tls, server_name=server_name)
+            self._owns_channel = True
+        else:
+            self._channel, self._owns_channel = target, False
+        self._stub = consent_pb2_grpc.ConsentServiceStub(self._channel)
+        self._timeout = timeout_s
+
+    def close(self) -> None:
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> ConsentClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _call(self, method: Callable[..., _T], request: Any) -> _T:
+        try:
+            return method(request, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    # --- nodes and the hub --------------------------------------------------------------------
+
+    def check(
+        self,
+        subject: Pseudonym,
+        partner_id: str,
+        partner_type: PartnerType,
+        life_domain: LifeDomain,
+        purpose: Purpose,
+        at: dt.datetime | None = None,
+    ) -> CheckAnswer:
+        """May this partner use this person's data for this purpose in this domain at `at`?"""
+        query = CheckQuery(subject, partner_id, partner_type, life_domain, purpose, at)
+        response = self._call(self._stub.Check, serde.check_to_proto(query))
+        # Anything but an explicit PERMIT with a receipt is a DENY: default deny, here too.
+        if response.decision != consent_pb2.CONSENT_DECISION_PERMIT:
+            return CheckAnswer(Decision.DENY)
+        signed = response.signed_receipt
+        if not signed.receipt or not signed.signature:
+            return CheckAnswer(Decision.DENY)
+        return CheckAnswer(Decision.PERMIT, bytes(signed.receipt), bytes(signed.signature))
+
+    def watch(self, after_cursor: int = 0) -> ChangeStream:
+        """Every change that altered a decision after the cursor, then new ones (hub only).
+
+        The stream has no deadline; cancel it when done.
+        """
+        try:
+            call = self._stub.Watch(consent_pb2.WatchRequest(after_cursor=after_cursor))
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        return ChangeStream(call)
+
+    # --- the portal ---------------------------------------------------------------------------
+
+    def grant(self, actor: Actor, request: GrantRequest) -> Entry:
+        response = self._call(self._stub.Grant, serde.grant_to_proto(actor, request))
+        return serde.entry_from_proto(response.entry)
+
+    def revoke(self, actor: Actor, entry_id: bytes) -> Entry:
+        request = consent_pb2.RevokeRequest(actor=serde.actor_to_proto(actor), entry_id=entry_id)
+        return serde.entry_from_proto(self._call(self._stub.Revoke, request).entry)
+
+    def list_entries(
+        self, actor: Actor, subject: Pseudonym, *, include_revoked: bool = False
+    ) -> list[Entry]:
+        request = consent_pb2.ListRequest(
+            actor=serde.actor_to_proto(actor),
+            subject=serde.person_to_proto(subject),
+            include_revoked=include_revoked,
+        )
+        return [serde.entry_from_proto(e) for e in self._call(self._stub.List, request).entries]

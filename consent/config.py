@@ -1,0 +1,155 @@
+"""The consent registry's typed configuration: the only place that reads its file.
+
+```toml
+[consent]
+listen = "127.0.0.1:0"             # host:port; port 0 binds a free port
+port_file = "consent.port"         # optional: the bound port is written here after start
+database_url = "sqlite:///consent.db"  # relative SQLite paths resolve like files
+signing_key = "receipt-signing.key"    # `seinhuis consent init-keys DIR` makes it
+portal_ids = ["portal"]            # certificate CNs that may Grant, Revoke and List
+hub_ids = ["hub"]                  # certificate CNs that may Watch; every other CN is a node
+watch_poll_s = 1.0                 # how often a Watch looks for writes by other processes
+[consent.tls]
+ca_cert = "../ca/ca.crt"
+cert = "tls.crt"
+key = "tls.key"
+```
+Relative paths resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from seinhuis.errors import ConfigError
+from seinhuis.transport import TlsFiles
+
+_LISTEN = re.compile(r"^(unix:.+|\S+:\d{1,5})$")
+_MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
+
+
+@dataclass(frozen=True)
+class ConsentConfig:
+    signing_key: Path
+    tls: TlsFiles
+    database_url: str = "sqlite:///consent.db"
+    listen: str = "127.0.0.1:0"
+    port_file: Path | None = None
+    portal_ids: frozenset[str] = frozenset({"portal"})
+    hub_ids: frozenset[str] = frozenset({"hub"})
+    watch_poll_s: float = 1.0
+
+
+class _Section:
+    """Reads one table's keys, naming the full key in every error and refusing unknown keys."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str, base: Path, source: Path) -> None:
+        self.data, self.prefix, self.base, self.source = data, prefix, base, source
+        self.seen: set[str] = set()
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {self.prefix}.{key}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a flag where a number belongs is a mistake.
+        if isinstance(value, bool) or not isinstance(value, kind):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            raise self.error(key, f"must be {names}, is {type(value).__name__}")
+        return value
+
+    def path(self, key: str) -> Path:
+        value: str = self.get(key, str)
+        if not value:
+            raise self.error(key, "must not be empty")
+        return self.base / value
+
+    def optional_path(self, key: str) -> Path | None:
+        value: str = self.get(key, str, "")
+        return self.base / value if value else None
+
+    def names(self, key: str, default: frozenset[str]) -> frozenset[str]:
+        value = self.get(key, list, sorted(default))
+        if not all(isinstance(v, str) and v for v in value):
+            raise self.error(key, "must be a list of certificate common names")
+        return frozenset(value)
+
+    def finish(self) -> None:
+        for key in sorted(set(self.data) - self.seen):
+            raise self.error(key, "unknown key")
+
+
+def load(path: Path) -> ConsentConfig:
+    """Read and check a consent.toml."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return from_mapping(data, base=path.parent, source=path)
+
+
+def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> ConsentConfig:
+    """Check a parsed config; relative paths resolve against `base`."""
+    table = data.get("consent")
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: consent: a [consent] table is required")
+    s = _Section(table, "consent", base, source)
+    t = _Section(s.get("tls", dict), "consent.tls", base, source)
+    tls = TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key"))
+    t.finish()
+
+    listen = s.get("listen", str, ConsentConfig.listen)
+    if not _LISTEN.match(listen):
+        raise s.error("listen", f"must be host:port or unix:PATH, is {listen!r}")
+    portal_ids = s.names("portal_ids", ConsentConfig.portal_ids)
+    hub_ids = s.names("hub_ids", ConsentConfig.hub_ids)
+    if portal_ids & hub_ids:
+        raise s.error("hub_ids", "a name cannot be both a portal and the hub")
+    poll = float(s.get("watch_poll_s", (int, float), ConsentConfig.watch_poll_s))
+    if not 0.01 <= poll <= 60:
+        raise s.error("watch_poll_s", f"must be between 0.01 and 60, is {poll:g}")
+    config = ConsentConfig(
+        signing_key=s.path("signing_key"),
+        tls=tls,
+        database_url=_database_url(s.get("database_url", str, ConsentConfig.database_url), base, s),
+        listen=listen,
+        port_file=s.optional_path("port_file"),
+        portal_ids=portal_ids,
+        hub_ids=hub_ids,
+        watch_poll_s=poll,
+    )
+    s.finish()
+    return config
+
+
+def _database_url(url: str, base: Path, s: _Section) -> str:
+    """Resolve a relative SQLite file path against the config folder; leave others alone."""
+    if url in _MEMORY_URLS:
+        return url
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise s.error("database_url", "not a database URL") from None
+    if parsed.get_backend_name() != "sqlite":
+        return url
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)

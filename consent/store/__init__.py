@@ -1,0 +1,1 @@
+"""Where the consent registry keeps entries and its append-only change log."""

@@ -1,0 +1,103 @@
+"""Builds the consent registry from its config: receipt key, store, domain, servicer, server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health
+
+from consent import receipts
+from consent.access import Access
+from consent.config import ConsentConfig
+from consent.registry import ConsentRegistry
+from consent.servicer import ConsentServicer
+from consent.store.base import ConsentStore
+from consent.store.sql import SqlConsentStore
+from seinhuis import logs, transport
+from seinhuis.errors import ConfigError
+from seinhuis.v1 import consent_pb2, consent_pb2_grpc
+
+log = logs.get_logger(__name__)
+
+ROLE = "consent"
+SERVICE_NAME = transport.full_service_name(consent_pb2, "ConsentService")
+#: Worker threads; each open Watch holds one (the hub opens one per hub process).
+_WORKERS = 32
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Service:
+    """A built, not yet started, registry; start() binds and returns the port."""
+
+    config: ConsentConfig
+    registry: ConsentRegistry
+    store: ConsentStore
+    servicer: ConsentServicer
+    server: grpc.Server
+    health: health.HealthServicer
+    port: int = 0
+
+    def start(self) -> int:
+        try:
+            port = self.server.add_secure_port(
+                self.config.listen, transport.server_credentials(self.config.tls)
+            )
+        except RuntimeError as exc:  # grpc raises this when it cannot bind
+            raise ConfigError(f"consent.listen: cannot bind {self.config.listen}") from exc
+        except OSError as exc:
+            raise ConfigError(f"consent.tls: cannot read ({exc.strerror})") from exc
+        if port == 0 and not self.config.listen.startswith("unix:"):
+            raise ConfigError(f"consent.listen: cannot bind {self.config.listen}")
+        self.server.start()
+        self.port = port
+        if self.config.port_file is not None:
+            _write_atomically(self.config.port_file, f"{port}\n")
+        listen = self.config.listen
+        address = listen if listen.startswith("unix:") else f"{listen.rpartition(':')[0]}:{port}"
+        log.info("service.started", address=address, role=ROLE)
+        return port
+
+    def stop(self, grace: float = 2.0) -> None:
+        log.info("service.stopping", role=ROLE)
+        self.health.enter_graceful_shutdown()
+        self.servicer.shutdown()
+        self.server.stop(grace).wait()
+        self.store.close()
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temp file beside the target and rename it, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build(
+    config: ConsentConfig,
+    *,
+    clock: Callable[[], dt.datetime] = _utc_now,
+    store: ConsentStore | None = None,
+) -> Service:
+    """Everything the registry needs, from its config; nothing listens until start()."""
+    signer = receipts.Ed25519ReceiptSigner(receipts.load_signing_key(config.signing_key))
+    store = store if store is not None else SqlConsentStore(config.database_url)
+    registry = ConsentRegistry(store, signer, clock=clock)
+    servicer = ConsentServicer(
+        registry, Access(config.portal_ids, config.hub_ids), poll_s=config.watch_poll_s
+    )
+    server = transport.build_server(max_workers=_WORKERS)
+    consent_pb2_grpc.add_ConsentServiceServicer_to_server(servicer, server)
+    health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
+    return Service(config, registry, store, servicer, server, health_servicer)
