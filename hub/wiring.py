@@ -16,9 +16,9 @@ from hub.config import HubConfig
 from hub.intake import Intake
 from hub.ratelimit import RateLimiter
 from hub.rekey import KeyVersionFollower
-from pseudonym.client import PseudonymClient
 from hub.servicer import FeedServicer, IntakeServicer
 from hub.store import HubStore, open_store
+from pseudonym.client import PseudonymClient
 from seinhuis import catalogue as catalogue_module
 from seinhuis import logs, transport
 from seinhuis.crypto.envelope import Opener

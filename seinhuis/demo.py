@@ -150,8 +150,8 @@ def _feed(
     ids: dict[str, list[bytes]] = {p.id: [] for p in partners}
     brp = next(p for p in partners if p.type is PartnerType.BRP)
     stub = _stub(nodes[brp.id])
-    for request in scenario.population_requests():
-        ids[brp.id].append(stub.SubmitPopulationEvent(request, timeout=30).id)
+    for fact in scenario.population_requests():
+        ids[brp.id].append(stub.SubmitPopulationEvent(fact, timeout=30).id)
     console.print(f"BRP node: {len(ids[brp.id])} population facts accepted")
     types = {p.id: p.type for p in partners}
     for s in scenario.signals:
