@@ -24,6 +24,7 @@ EVENTS: dict[str, frozenset[str]] = {
     "service.stopping": frozenset({"role"}),
     "rpc.failed": frozenset({"method", "code", "error", "partner", "reason"}),
     "rpc.internal_error": frozenset({"method", "error_type"}),
+    "rpc.cancelled": frozenset({"method"}),
     # hub
     "hub.envelope_accepted": frozenset({"id", "partner", "kind", "signal_type"}),
     "hub.envelope_refused": frozenset({"id", "partner", "code", "reason"}),

@@ -35,6 +35,11 @@ _CHANNEL_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", DEFAULT_MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", DEFAULT_MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 1),
+    # gRPC's default reconnect back-off grows to 120 s, which would override a node's own
+    # delivery back-off and leave it idle long after the hub is back.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
 ]
 
 
@@ -82,6 +87,10 @@ def peer_common_name(context: grpc.ServicerContext) -> str | None:
 
 
 def _abort_for(exc: BaseException, context: grpc.ServicerContext, method: str) -> None:
+    if isinstance(exc, grpc.RpcError) and not context.is_active():
+        # The caller went away (cancelled, or its process died) mid-call: not our failure.
+        log.info("rpc.cancelled", method=method)
+        return
     if isinstance(exc, SeinhuisError):
         log.info("rpc.failed", method=method, code=exc.status, error=type(exc).__name__)
         context.abort(grpc.StatusCode[exc.status], exc.message)
