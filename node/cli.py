@@ -1,0 +1,290 @@
+"""`seinhuis node ...`: serve a node, send and import signals, look up status and the inbox."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from node import importer
+from node.model import LocalAddress, LocalArrears, LocalPerson, LocalSignal
+from seinhuis import logs
+from seinhuis.errors import ConfigError, InvalidArgument
+from seinhuis.vocabulary import SignalType, Urgency, WithdrawReason
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the node: local API, delivery, partner feed")
+    serve.add_argument("--config", required=True, type=Path, metavar="FILE")
+    serve.add_argument("--grace", type=float, default=2.0, help="seconds to finish calls on stop")
+    serve.set_defaults(func=_serve)
+
+    send = sub.add_parser("send", help="send one signal through a running node")
+    _node_args(send)
+    send.add_argument("--type", required=True, dest="signal_type", type=_signal_type)
+    send.add_argument("--bsn", default="", help="citizen number (if the partner may use it)")
+    send.add_argument("--birth-date", type=_date, metavar="YYYY-MM-DD")
+    send.add_argument("--postcode", required=True)
+    send.add_argument("--house-number", required=True, type=int)
+    send.add_argument("--house-letter", default="")
+    send.add_argument("--addition", default="", help="huisnummertoevoeging")
+    send.add_argument("--urgency", type=_urgency, default=Urgency.NORMAAL)
+    send.add_argument("--observed-on", type=_date, metavar="YYYY-MM-DD", help="default: today")
+    send.add_argument("--amount-cents", type=int)
+    send.add_argument("--months", type=int, help="months in arrears")
+    send.add_argument("--contact-attempted", action="store_true")
+    send.add_argument("--reminder-sent", action="store_true")
+    send.add_argument("--reference", default="", help="your own reference for this signal")
+    send.set_defaults(func=_send)
+
+    imp = sub.add_parser(
+        "import",
+        help="import signals from a CSV file (docs/partner-csv.md)",
+        description="Through a running node (--node), or straight into the node's outbox "
+        "with its pseudonym cache (--config; the fast path for large files).",
+    )
+    where = imp.add_mutually_exclusive_group(required=True)
+    where.add_argument("--node", metavar="ADDRESS", help="a running node's local API")
+    where.add_argument("--config", type=Path, metavar="FILE", help="the node's node.toml")
+    imp.add_argument("--token-file", type=Path, metavar="FILE")
+    imp.add_argument("--in-flight", type=int, default=64, help="concurrent calls (--node)")
+    imp.add_argument("--batch", type=int, default=5000, help="rows per batch (--config)")
+    imp.add_argument("--no-progress", action="store_true")
+    imp.add_argument("--verbose", "-v", action="store_true", help="log each refusal to stderr")
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.set_defaults(func=_import)
+
+    status = sub.add_parser("status", help="where a signal stands (by id or your reference)")
+    _node_args(status)
+    status.add_argument("signal", metavar="ID_OR_REFERENCE")
+    status.set_defaults(func=_status)
+
+    withdraw = sub.add_parser("withdraw", help="withdraw a signal (by id or your reference)")
+    _node_args(withdraw)
+    withdraw.add_argument("signal", metavar="ID_OR_REFERENCE")
+    withdraw.add_argument(
+        "--reason", type=_reason, default=WithdrawReason.UNJUSTIFIED, help="UNJUSTIFIED|RESOLVED"
+    )
+    withdraw.set_defaults(func=_withdraw)
+
+    inbox = sub.add_parser("inbox", help="list the hub's notifications stored at this node")
+    inbox.add_argument("--config", required=True, type=Path, metavar="FILE")
+    inbox.add_argument("--after", type=int, default=0, metavar="CURSOR")
+    inbox.add_argument("--limit", type=int, default=1000)
+    inbox.set_defaults(func=_inbox)
+
+
+def _node_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--node", required=True, metavar="ADDRESS", help="host:port or unix:PATH")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="bearer token, if required")
+
+
+def _choice(kind: type[SignalType] | type[Urgency] | type[WithdrawReason]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            return kind(text.upper())
+        except ValueError:
+            choices = ", ".join(m.value for m in kind)
+            raise argparse.ArgumentTypeError(f"choose from {choices}") from None
+
+    return parse
+
+
+_signal_type = _choice(SignalType)
+_urgency = _choice(Urgency)
+_reason = _choice(WithdrawReason)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a date as YYYY-MM-DD") from None
+
+
+def _token(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read token ({exc.strerror})") from exc
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from node import config, wiring  # the server stack only for this command
+
+    logs.configure("node")
+    service = wiring.build(config.load(args.config))
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    stopping.wait()
+    service.stop(args.grace)
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    from node.remote import NodeClient
+
+    arrears = None
+    if any((args.amount_cents, args.months, args.contact_attempted, args.reminder_sent)):
+        arrears = LocalArrears(
+            amount_cents=args.amount_cents or 0,
+            months_in_arrears=args.months or 0,
+            contact_attempted=args.contact_attempted,
+            written_reminder_sent=args.reminder_sent,
+        )
+    signal_ = LocalSignal(
+        signal_type=SignalType(args.signal_type),
+        urgency=Urgency(args.urgency),
+        person=LocalPerson(bsn=args.bsn, birth_date=args.birth_date),
+        address=LocalAddress(args.postcode, args.house_number, args.house_letter, args.addition),
+        observed_on=args.observed_on,
+        arrears=arrears,
+        partner_reference=args.reference,
+    )
+    client = NodeClient(args.node, token=_token(args.token_file))
+    try:
+        print(client.submit(signal_).hex())
+    finally:
+        client.close()
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    from node.remote import NodeClient, describe_status
+
+    client = NodeClient(args.node, token=_token(args.token_file))
+    try:
+        print(json.dumps(describe_status(client.status(args.signal)), indent=2))
+    finally:
+        client.close()
+    return 0
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    from node.remote import NodeClient
+
+    client = NodeClient(args.node, token=_token(args.token_file))
+    try:
+        print(client.withdraw(args.signal, WithdrawReason(args.reason)).hex())
+    finally:
+        client.close()
+    return 0
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    _quiet_logs()
+    from node import config
+    from node.inbox import Inbox
+
+    cfg = config.load(args.config)
+    inbox = Inbox(cfg.database)
+    try:
+        for n in inbox.list(after_cursor=args.after, limit=args.limit):
+            item = {
+                "cursor": n.cursor,
+                "created_at": n.created_at.isoformat(),
+                "kind": n.kind,
+                "id": n.id.hex(),
+                "reference": n.partner_reference,
+            }
+            if n.reason is not None:
+                item["reason"] = n.reason.value
+            print(json.dumps(item))
+    finally:
+        inbox.close()
+    return 0
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    if not enabled:
+        yield lambda n: None
+        return
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("import", total=total)
+        lock = threading.Lock()
+
+        def advance(n: int) -> None:
+            with lock:
+                bar.advance(task, n)
+
+        yield advance
+
+
+def _quiet_logs(verbose: bool = False) -> None:
+    """Client commands log to stderr, warnings only unless asked: stdout is for results."""
+    logs.configure(
+        "node-cli", stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING
+    )
+
+
+def _import(args: argparse.Namespace) -> int:
+    _quiet_logs(args.verbose)
+    path: Path = args.file
+    total = importer.count_rows(path)
+    show = not args.no_progress and sys.stderr.isatty()
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        rows = importer.open_rows(stream)
+        if args.node:
+            from node.remote import NodeClient
+
+            client = NodeClient(args.node, token=_token(args.token_file))
+            try:
+                with _progress(total, show) as advance:
+                    report = client.import_rows(rows, in_flight=args.in_flight, progress=advance)
+            finally:
+                client.close()
+        else:
+            report = _import_direct(args, rows, total, show)
+    importer.write_report(report, sys.stdout)
+    logs.get_logger(__name__).info(
+        "node.import_finished", rows=report.rows, accepted=report.accepted, refused=report.refused
+    )
+    return 0 if report.refused == 0 else 1
+
+
+def _import_direct(
+    args: argparse.Namespace,
+    rows: Iterator[tuple[int, dict[str, str]]],
+    total: int,
+    show: bool,
+) -> importer.Report:
+    from node import config, wiring
+
+    if args.batch < 1:
+        raise InvalidArgument("must be at least 1", field="--batch")
+    local = wiring.open_local(config.load(args.config))
+    try:
+        with _progress(total, show) as advance:
+            return importer.run_direct(rows, local.node, batch_size=args.batch, progress=advance)
+    finally:
+        local.close()
