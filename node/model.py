@@ -130,7 +130,8 @@ class Signal:
 class Residence:
     person_pseudonym: bytes
     address_pseudonym: bytes
-    since: dt.date
+    #: None: from birth (a date that would reveal a date of birth is never sent).
+    since: dt.date | None
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def population_event_to_proto(e: PopulationEvent) -> signal_pb2.PopulationEvent:
             signal_pb2.Residence(
                 person_pseudonym=ev.person_pseudonym,
                 address_pseudonym=ev.address_pseudonym,
-                since=date_to_proto(ev.since),
+                since=date_to_proto(ev.since) if ev.since is not None else None,
             )
         )
     elif isinstance(ev, Parenthood):

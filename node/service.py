@@ -235,7 +235,7 @@ class Node:
         if isinstance(event, LocalResidence):
             person = self._population_person(event.person, "residence.person", today)
             address = _address(event.address, "residence.address")
-            since = _past_date(event.since, "residence.since", today)
+            since = _residence_date(event.since, event.person.birth_date, today)
             version, (p,), (a,) = self._pseudonymize([person], [address])
             payload = PopulationEvent(version, Residence(p, a, since))
         elif isinstance(event, LocalParenthood):
@@ -322,6 +322,30 @@ def _address(a: LocalAddress, field: str) -> DutchAddress:
     return DutchAddress(
         a.postcode, a.house_number, a.house_letter, a.house_number_addition, field=field
     )
+
+
+def _residence_date(
+    since: dt.date | None, birth_date: dt.date | None, today: dt.date
+) -> dt.date | None:
+    """The residence date to send, or None for "from birth".
+
+    For someone who has lived at an address since (about) birth, the date would be their
+    date of birth: within the first year of life it is withheld, which the hub reads as
+    "before any dated move".
+    """
+    if since is None:
+        return None
+    since = _past_date(since, "residence.since", today)
+    if birth_date is not None and since < _add_years(birth_date, 1):
+        return None
+    return since
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _past_date(value: dt.date | None, field: str, today: dt.date) -> dt.date:
