@@ -60,7 +60,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--config", type=Path, metavar="FILE", help="the node's node.toml")
     imp.add_argument("--token-file", type=Path, metavar="FILE")
     imp.add_argument("--in-flight", type=int, default=64, help="concurrent calls (--node)")
-    imp.add_argument("--batch", type=int, default=5000, help="rows per batch (--config)")
+    imp.add_argument("--batch", type=int, default=2000, help="rows per batch (--config)")
     imp.add_argument("--no-progress", action="store_true")
     imp.add_argument("--verbose", "-v", action="store_true", help="log each refusal to stderr")
     imp.add_argument("file", type=Path, metavar="FILE.csv")

@@ -61,6 +61,19 @@ EVENTS: dict[str, frozenset[str]] = {
     "consent.granted": frozenset({"caller", "entry", "state", "decision", "purpose"}),
     "consent.revoked": frozenset({"caller", "entry", "state"}),
     "consent.watch_subscribed": frozenset({"caller", "after_cursor"}),
+    # the resident portal (served by the consent service); never a citizen number or pseudonym
+    "portal.login_started": frozenset(),
+    "portal.logged_in": frozenset({"children"}),
+    "portal.login_failed": frozenset({"reason"}),
+    "portal.logged_out": frozenset({"reason"}),
+    "portal.request_refused": frozenset({"reason", "path"}),
+    "portal.preference_stated": frozenset({"choice"}),
+    "portal.preference_cleared": frozenset(),
+    "portal.objection_recorded": frozenset({"objection", "reason"}),
+    "portal.message_added": frozenset({"message", "signal_type"}),
+    "portal.internal_error": frozenset({"error_type"}),
+    # the development login provider (Ontwikkel-inlogdienst, never production)
+    "dev_oidc.logged_in": frozenset({"client"}),
 }
 
 #: Events not in the catalog keep only these fields, plus a marker that they are unlisted.
@@ -88,11 +101,23 @@ def _bytes_to_hex(
     return event_dict
 
 
+def _add_service(service: str) -> Any:
+    def add(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return add
+
+
 def configure(service: str, *, stream: TextIO | None = None, level: int = logging.INFO) -> None:
     """Configure structlog to write one JSON object per line for this service."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            # A processor, not a context variable: gRPC worker threads must carry it too.
+            _add_service(service),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             filter_by_catalog,
@@ -104,7 +129,6 @@ def configure(service: str, *, stream: TextIO | None = None, level: int = loggin
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(service=service)
 
 
 def get_logger(name: str) -> Any:
