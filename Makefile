@@ -33,7 +33,7 @@ lint: $(STAMP)
 	@./scripts/buf-breaking.sh
 
 typecheck: $(STAMP)
-	$(BIN)/mypy seinhuis hub node pseudonym
+	$(BIN)/mypy seinhuis hub node pseudonym consent bench
 
 check: lint typecheck
 	$(BIN)/python scripts/protoc.py --check
