@@ -1,4 +1,4 @@
-"""`seinhuis hub ...`: serve the hub, and inspect what it stored (counts, signals)."""
+"""`seinhuis hub ...`: serve the hub, and inspect what it stored (counts, signals, cases)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         "rekey", help="after an OPRF key rotation: move stored pseudonyms to the current key"
     )
     rekey.set_defaults(func=rekey_command)
-    for command in (serve, stats, signals, households, rekey):
+    cases = commands.add_parser(
+        "cases", help="list cases by status and deadline (no households, no identities)"
+    )
+    cases.set_defaults(func=cases_command)
+    for command in (serve, stats, signals, households, rekey, cases):
         command.add_argument("--config", type=Path, required=True, help="hub.toml")
 
 
@@ -60,6 +64,34 @@ def serve_command(args: argparse.Namespace) -> int:
     service.start()
     stopping.wait()
     service.stop()
+    return 0
+
+
+def cases_command(args: argparse.Namespace) -> int:
+    store = open_store(config_module.load(args.config).database_url)
+    try:
+        cases = store.list_cases()
+    finally:
+        store.close()
+    rows = [
+        (
+            c.ref,
+            c.status,
+            c.deadline.isoformat() if c.deadline else "-",
+            c.regiehouder or "-",
+            str(c.escalation),
+            str(c.signals),
+            c.outcome or "-",
+        )
+        for c in cases
+    ]
+    header = ("case", "status", "deadline", "regiehouder", "escalation", "signals", "outcome")
+    _print_table(header, rows)
+    by_status: dict[str, int] = {}
+    for c in cases:
+        by_status[c.status] = by_status.get(c.status, 0) + 1
+    print()
+    _print_table(("status", "cases"), sorted((st, str(n)) for st, n in by_status.items()))
     return 0
 
 

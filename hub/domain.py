@@ -37,6 +37,8 @@ class NotificationKind(StrEnum):
 
     SIGNAL_WITHDRAWN = "SIGNAL_WITHDRAWN"
     SIGNAL_EXPIRED = "SIGNAL_EXPIRED"
+    CASE_NOTICE = "CASE_NOTICE"
+    REGIEHOUDER_BRIEFING = "REGIEHOUDER_BRIEFING"
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,39 @@ class StoredSignal:
 
 
 @dataclass(frozen=True)
+class InvolvedContact:
+    """Another partner in a case as the regiehouder sees it: contact point and life domains."""
+
+    partner_type: PartnerType
+    contact_point: str
+    life_domains: tuple[LifeDomain, ...]
+
+
+@dataclass(frozen=True)
+class CaseNotice:
+    """What a partner learns about a case (rule 10): never another partner's reasons.
+
+    `kind`, `status` and `outcome` are the judgement's codes (hub.judgement); `involved` is set
+    only in a regiehouder's briefing and never lists a partner whose involvement is hidden.
+    """
+
+    kind: str
+    case_id: bytes | None
+    status: str | None
+    signal_ids: tuple[bytes, ...]
+    regiehouder_contact: str | None
+    deadline: dt.date | None
+    outcome: str | None = None
+    involved: tuple[InvolvedContact, ...] = ()
+
+
+@dataclass(frozen=True)
 class Notification:
-    """One entry of a partner's feed; cursors increase strictly per partner."""
+    """One entry of a partner's feed; cursors increase strictly per partner.
+
+    `ref_id` is the withdrawn or expired signal's id, or a case notice's case id (empty for an
+    outreach notice without a case); `case` carries a case notice or briefing.
+    """
 
     partner_id: str
     cursor: int
@@ -164,6 +197,7 @@ class Notification:
     kind: NotificationKind
     ref_id: bytes
     reason: WithdrawReason | None = None
+    case: CaseNotice | None = None
 
 
 @dataclass(frozen=True)

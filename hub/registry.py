@@ -34,6 +34,10 @@ _SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
                     "type": {"enum": [p.value for p in PartnerType]},
                     "certificate_cn": {"type": "string", "minLength": 1, "maxLength": 64},
+                    # Set by the municipality: a team's functional contact, never a person's.
+                    "contact_point": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "can_coordinate": {"type": "boolean"},
+                    "capacity": {"type": "integer", "minimum": 0, "maximum": 1000000},
                     "keys": {
                         "type": "array",
                         "minItems": 1,
@@ -78,6 +82,9 @@ class Partner:
     type: PartnerType
     certificate_cn: str
     keys: tuple[PartnerKey, ...]
+    contact_point: str | None = None
+    can_coordinate: bool = False
+    capacity: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ def from_dict(data: Any, *, source: str = "partners.yaml") -> Registry:
         if spec["certificate_cn"] in cns:
             raise ConfigError(f"{where}.certificate_cn: used by another partner")
         cns.add(spec["certificate_cn"])
+        if spec.get("can_coordinate") and "capacity" not in spec:
+            raise ConfigError(f"{where}.capacity: required when can_coordinate is true")
         keys = tuple(_key(k, f"{where}.keys.{j}") for j, k in enumerate(spec["keys"]))
         if len({k.key_id for k in keys}) != len(keys):
             raise ConfigError(f"{where}.keys: duplicate key_id")
@@ -145,6 +154,9 @@ def from_dict(data: Any, *, source: str = "partners.yaml") -> Registry:
             type=PartnerType(spec["type"]),
             certificate_cn=spec["certificate_cn"],
             keys=keys,
+            contact_point=spec.get("contact_point"),
+            can_coordinate=bool(spec.get("can_coordinate", False)),
+            capacity=int(spec.get("capacity", 0)),
         )
     return Registry(hub_id=data["hub_id"], partners=partners)
 

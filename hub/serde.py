@@ -10,6 +10,7 @@ import datetime as dt
 
 from hub.domain import (
     Arrears,
+    CaseNotice,
     Death,
     Notification,
     NotificationKind,
@@ -21,7 +22,7 @@ from hub.domain import (
     StatementHeader,
 )
 from seinhuis.errors import InvalidArgument
-from seinhuis.serde import date_from_proto, enum_from_proto, enum_to_proto
+from seinhuis.serde import date_from_proto, date_to_proto, enum_from_proto, enum_to_proto
 from seinhuis.v1 import envelope_pb2, feed_pb2, signal_pb2, vocabulary_pb2
 from seinhuis.vocabulary import LegalBasis, LifeDomain, SignalType, Urgency, WithdrawReason
 
@@ -129,6 +130,37 @@ def notification_to_proto(n: Notification) -> feed_pb2.SubscribeResponse:
         assert n.reason is not None
         out.signal_withdrawn.id = n.ref_id
         out.signal_withdrawn.reason = enum_to_proto(n.reason, vocabulary_pb2.WithdrawReason)
-    else:
+    elif n.kind is NotificationKind.SIGNAL_EXPIRED:
         out.signal_expired.id = n.ref_id
+    else:
+        assert n.case is not None
+        if n.kind is NotificationKind.REGIEHOUDER_BRIEFING:
+            briefing = out.regiehouder_briefing
+            _fill_case_fields(briefing, n.case)
+            for i in n.case.involved:
+                briefing.involved.add(
+                    partner_type=enum_to_proto(i.partner_type, vocabulary_pb2.PartnerType),
+                    contact_point=i.contact_point,
+                    life_domains=[
+                        enum_to_proto(d, vocabulary_pb2.LifeDomain) for d in i.life_domains
+                    ],
+                )
+        else:
+            _fill_case_fields(out.case_notice, n.case)
     return out
+
+
+def _fill_case_fields(
+    msg: feed_pb2.CaseNotice | feed_pb2.RegiehouderBriefing, notice: CaseNotice
+) -> None:
+    """The fields a case notice and a briefing share; codes by name (kind, status, outcome)."""
+    msg.kind = feed_pb2.CaseNoticeKind.Value("CASE_NOTICE_KIND_" + notice.kind)
+    msg.case_id = notice.case_id or b""
+    if notice.status is not None:
+        msg.status = feed_pb2.CaseStatus.Value("CASE_STATUS_" + notice.status)
+    msg.signal_ids.extend(notice.signal_ids)
+    msg.regiehouder_contact_point = notice.regiehouder_contact or ""
+    if notice.deadline is not None:
+        msg.deadline.CopyFrom(date_to_proto(notice.deadline))
+    if notice.outcome is not None:
+        msg.outcome = feed_pb2.CaseOutcome.Value("CASE_OUTCOME_" + notice.outcome)

@@ -14,6 +14,7 @@ import grpc
 
 from hub.domain import ID_BYTES, ReceivedSignal, kind_of
 from hub.intake import Intake, Verdict
+from hub.judge import Judge, touched_by
 from hub.ratelimit import RateLimiter
 from hub.registry import Partner, Registry
 from hub.serde import notification_to_proto, withdraw_reason_from_proto
@@ -69,6 +70,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         max_envelopes_per_stream: int,
         clock: Callable[[], dt.datetime],
         chunk_size: int = CHUNK_SIZE,
+        judge: Judge | None = None,
     ) -> None:
         self._intake = intake
         self._registry = registry
@@ -77,6 +79,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self._max_envelopes = max_envelopes_per_stream
         self._clock = clock
         self._chunk_size = chunk_size
+        self._judge = judge
 
     def Submit(
         self, request: intake_pb2.SubmitRequest, context: grpc.ServicerContext
@@ -98,13 +101,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         partner = identify(self._registry, context)
         results: list[intake_pb2.EnvelopeResult] = []
         pending: list[tuple[int, Verdict]] = []
-        for index, request in enumerate(request_iterator):
+        for index, envelope in enumerate(stream_envelopes(request_iterator)):
             if index >= self._max_envelopes:
                 # Chunks already committed stay stored; the node's retry then gets ALREADY_EXISTS.
                 raise ResourceExhausted(
                     f"a stream may hold at most {self._max_envelopes} envelopes"
                 )
-            verdict = self._check(partner, request.envelope)
+            verdict = self._check(partner, envelope)
             if verdict.error is not None:
                 results.append(_result(index, verdict.id, verdict.error))
                 continue
@@ -125,7 +128,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         if len(request.id) != ID_BYTES:
             raise InvalidArgument(f"must be {ID_BYTES} bytes", field="id")
         reason = withdraw_reason_from_proto(request.reason)
+        before = self._store.get_signal(bytes(request.id))
         self._store.withdraw(partner.id, bytes(request.id), reason, self._clock())
+        if self._judge is not None and before is not None:
+            self._judge.submit(touched_by([before.received]))
         log.info("hub.signal_withdrawn", id=bytes(request.id), partner=partner.id, reason=reason)
         return intake_pb2.WithdrawResponse(id=request.id)
 
@@ -174,6 +180,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             return []
         items = [v.item for _, v in pending if v.item is not None]
         outcomes = self._store.add_batch(items)
+        if self._judge is not None:
+            # Queued after the commit; the judgement runs on the judge's own thread.
+            stored = [i for i, o in zip(items, outcomes, strict=True) if o is Outcome.STORED]
+            self._judge.submit(touched_by(stored))
         results = []
         duplicates = 0
         for (index, verdict), item, outcome in zip(pending, items, outcomes, strict=True):
@@ -236,3 +246,13 @@ class FeedServicer(feed_pb2_grpc.PartnerFeedServiceServicer):
             ):
                 yield notification_to_proto(notification)
                 cursor = notification.cursor
+
+
+def stream_envelopes(
+    requests: Iterator[intake_pb2.SubmitStreamRequest],
+) -> Iterator[envelope_pb2.SealedEnvelope]:
+    """Every envelope of a stream, in order, whether sent one or many per message."""
+    for request in requests:
+        if request.HasField("envelope"):
+            yield request.envelope
+        yield from request.envelopes

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import grpc
 
+from hub import institutions as institutions_module
 from hub import registry as registry_module
 from hub.config import HubConfig
 from hub.intake import Intake
+from hub.judge import Judge
+from hub.judgement import policy as policy_module
 from hub.ratelimit import RateLimiter
 from hub.rekey import KeyVersionFollower
 from hub.servicer import FeedServicer, IntakeServicer
@@ -45,6 +48,7 @@ class HubService:
     server: grpc.Server
     feed: FeedServicer
     follower: KeyVersionFollower | None = None
+    judge: Judge | None = None
     port: int | None = field(default=None, init=False)
 
     def start(self) -> int:
@@ -54,6 +58,8 @@ class HubService:
         if port == 0:
             raise Unavailable(f"cannot listen on {self.config.listen}")
         self.server.start()
+        if self.judge is not None:
+            self.judge.start()
         if self.follower is not None:
             self.follower.start()
         self.port = port
@@ -70,6 +76,8 @@ class HubService:
         if self.follower is not None:
             self.follower.stop()
         self.server.stop(grace).wait()
+        if self.judge is not None:
+            self.judge.stop()
         self.store.close()
 
     def wait(self) -> None:
@@ -94,6 +102,14 @@ def build(
     )
     opener = Opener([load_sealing_key(path) for path in config.sealing_keys])
     store = store if store is not None else open_store(config.database_url)
+    institutions_file = config.institutions
+    judge = Judge(
+        store,
+        registry,
+        policy_module.load(),
+        institutions=lambda: institutions_module.load(institutions_file).addresses,
+        clock=clock,
+    )
     intake = Intake(
         hub_id=config.id,
         registry=registry,
@@ -109,6 +125,7 @@ def build(
         limiter=RateLimiter(config.rate_per_partner, config.rate_burst),
         max_envelopes_per_stream=config.max_envelopes_per_stream,
         clock=clock,
+        judge=judge,
     )
     feed = FeedServicer(registry=registry, store=store)
     # Each partner may hold a feed subscription open; they must not starve the intake.
@@ -134,7 +151,9 @@ def build(
             config.institutions,
             ps.rekey_interval_s,
         )
-    return HubService(config=config, store=store, server=server, feed=feed, follower=follower)
+    return HubService(
+        config=config, store=store, server=server, feed=feed, follower=follower, judge=judge
+    )
 
 
 def write_port_file(path: Path, port: int) -> None:

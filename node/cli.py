@@ -83,6 +83,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     inbox.add_argument("--config", required=True, type=Path, metavar="FILE")
     inbox.add_argument("--after", type=int, default=0, metavar="CURSOR")
     inbox.add_argument("--limit", type=int, default=1000)
+    inbox.add_argument(
+        "--tekst", action="store_true", help="print each notification as a Dutch sentence"
+    )
     inbox.set_defaults(func=_inbox)
 
 
@@ -197,13 +200,14 @@ def _withdraw(args: argparse.Namespace) -> int:
 def _inbox(args: argparse.Namespace) -> int:
     _quiet_logs()
     from node import config
-    from node.inbox import Inbox
+    from node.inbox import CASE_KINDS, Inbox, describe
 
     cfg = config.load(args.config)
     inbox = Inbox(cfg.database)
     try:
+        cases = {v.cursor: v for v in inbox.cases(after_cursor=args.after, limit=args.limit)}
         for n in inbox.list(after_cursor=args.after, limit=args.limit):
-            item = {
+            item: dict[str, object] = {
                 "cursor": n.cursor,
                 "created_at": n.created_at.isoformat(),
                 "kind": n.kind,
@@ -212,10 +216,32 @@ def _inbox(args: argparse.Namespace) -> int:
             }
             if n.reason is not None:
                 item["reason"] = n.reason.value
-            print(json.dumps(item))
+            view = cases.get(n.cursor) if n.kind in CASE_KINDS else None
+            if view is not None:
+                item.update(
+                    notice=view.notice,
+                    status=view.status,
+                    references=list(view.references),
+                    regiehouder=view.regiehouder,
+                    deadline=view.deadline.isoformat() if view.deadline else None,
+                    outcome=view.outcome,
+                    text=describe(view),
+                )
+            if args.tekst:
+                print(item.get("text") or _dutch(n.kind, n.partner_reference or n.id.hex()))
+            else:
+                print(json.dumps(item))
     finally:
         inbox.close()
     return 0
+
+
+def _dutch(kind: str, reference: str) -> str:
+    if kind == "signal_withdrawn":
+        return f"Uw signaal {reference} is ingetrokken bij de hub."
+    if kind == "signal_expired":
+        return f"Uw signaal {reference} is verlopen en bij de hub gewist."
+    return f"Melding van een onbekende soort ({kind})."
 
 
 @contextmanager

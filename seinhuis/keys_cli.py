@@ -78,6 +78,7 @@ def add_partner(root: Path, partner: PartnerSpec, *, ca: DevCA | None = None) ->
             "id": partner.id,
             "type": partner.type.value,
             "certificate_cn": partner.id,
+            **demo_coordination(partner.type, partner.id),
             "keys": [
                 {
                     "key_id": keys.key_id(verify).hex(),
@@ -90,6 +91,26 @@ def add_partner(root: Path, partner: PartnerSpec, *, ca: DevCA | None = None) ->
     )
     _write_registry(root, registry)
     return node_dir
+
+
+#: Demonstration values: who may act as regiehouder and for how many open cases at once.
+_DEMO_CAPACITY: dict[PartnerType, int] = {
+    PartnerType.SOCIAAL_TEAM: 50,
+    PartnerType.GGD: 10,
+    PartnerType.SCHOOL: 10,
+    PartnerType.WONINGCORPORATIE: 10,
+}
+
+
+def demo_coordination(partner_type: PartnerType, partner_id: str) -> dict[str, Any]:
+    """The registry's contact point and coordination fields a demonstration partner gets."""
+    fields: dict[str, Any] = {"contact_point": f"{partner_id} (contactpunt {partner_type.value})"}
+    capacity = _DEMO_CAPACITY.get(partner_type)
+    if capacity is None:
+        fields["can_coordinate"] = False
+    else:
+        fields.update(can_coordinate=True, capacity=capacity)
+    return fields
 
 
 def _iso(t: dt.datetime) -> str:

@@ -36,6 +36,9 @@ EVENTS: dict[str, frozenset[str]] = {
     "hub.rekey_failed": frozenset({"error"}),
     "hub.household_updated": frozenset({"event_kind", "id"}),
     "hub.batch_stored": frozenset({"partner", "stored", "duplicates"}),
+    "hub.case_judged": frozenset({"case", "status", "actions", "notices"}),
+    "hub.case_escalation_notice": frozenset({"case", "role", "level", "rule"}),
+    "hub.judge_failed": frozenset({"error_type"}),
     # node
     "node.signal_accepted": frozenset({"id", "signal_type"}),
     "node.signal_refused_locally": frozenset({"code", "field"}),

@@ -8,12 +8,23 @@ signal it carried is erased.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hub.domain import Notification, Received, ReceivedPopulationFact, SignalCount, StoredSignal
+from hub.domain import (
+    CaseNotice,
+    Notification,
+    NotificationKind,
+    Received,
+    ReceivedPopulationFact,
+    SignalCount,
+    StoredSignal,
+)
+from hub.judgement.model import Case
 from seinhuis.vocabulary import WithdrawReason
 
 #: Re-keys one pseudonym of the given identifier kind ("PERSON" or "ADDRESS").
@@ -25,6 +36,57 @@ class Outcome(StrEnum):
 
     STORED = "STORED"
     ALREADY_EXISTS = "ALREADY_EXISTS"
+
+
+def case_id_bytes(case_ref: str) -> bytes:
+    """The 16-byte case id the wire and the tables use for a judgement case reference."""
+    return hashlib.sha256(b"seinhuis/case-id/v1\x00" + case_ref.encode()).digest()[:16]
+
+
+@dataclass(frozen=True)
+class HouseholdState:
+    """What judge_household reads for one household, inside its lock."""
+
+    case: Case | None  # the household's latest case, open or closed
+    signals: tuple[StoredSignal, ...] = field(repr=False)  # stored, not erased
+    on_outreach: frozenset[bytes] = frozenset()
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    """A case notice to append to one partner's feed."""
+
+    partner_id: str
+    kind: NotificationKind
+    notice: CaseNotice
+
+
+@dataclass(frozen=True)
+class CaseWrite:
+    """What judge_household writes back: the case (inserted or replaced by its id, its signal
+    set replaced), outreach changes, and feed entries."""
+
+    case: Case | None = None
+    outreach_add: tuple[bytes, ...] = ()
+    outreach_rule: str = ""
+    outreach_remove: tuple[bytes, ...] = ()
+    notices: tuple[NewNotice, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One case as an operator's listing shows it: no household, no signals, no identities."""
+
+    id: bytes
+    ref: str
+    status: str
+    regiehouder: str | None
+    deadline: dt.date | None
+    escalation: int
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    outcome: str | None
+    signals: int
 
 
 class HubStore(ABC):
@@ -91,6 +153,57 @@ class HubStore(ABC):
         self, partner_id: str, after_cursor: int, *, limit: int = 500
     ) -> list[Notification]:
         """The partner's notifications with a cursor above `after_cursor`, oldest first."""
+
+    @abstractmethod
+    def household_signals(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[StoredSignal]:
+        """Stored signals (withdrawn or not; erased ones are gone) whose address pseudonym is
+        one of `addresses` or whose person pseudonym is one of `persons`, in arrival order.
+
+        Served from indexes on both pseudonyms: it never scans all signals.
+        """
+
+    @abstractmethod
+    def judge_household(
+        self,
+        household: bytes,
+        addresses: Collection[bytes],
+        persons: Collection[bytes],
+        decide: Callable[[HouseholdState], CaseWrite],
+        at: dt.datetime,
+    ) -> list[Notification]:
+        """Read, decide and write one household in ONE transaction under its lock.
+
+        Takes the household's lock (a row per household key; SQLite's BEGIN IMMEDIATE, or
+        SELECT ... FOR UPDATE where the backend has row locks), reads its latest case, the
+        household_signals of `addresses`/`persons` and its outreach ids, calls `decide` (pure,
+        it may run again on a retry), and writes the result: the case by its id, its signal
+        set, the outreach list, and each notice appended to its partner's feed at `at`.
+        Two calls for one household never interleave, so concurrent arrivals give one case.
+        Returns the appended notifications. On failure nothing is written.
+        """
+
+    @abstractmethod
+    def get_case(self, case_id: bytes) -> Case | None:
+        """The case with this 16-byte id (case_id_bytes of its reference), or None."""
+
+    @abstractmethod
+    def case_signal_ids(self, case_id: bytes) -> frozenset[bytes]:
+        """The signal ids the case currently holds (empty for an unknown case)."""
+
+    @abstractmethod
+    def open_cases_by_regiehouder(self) -> dict[str, int]:
+        """How many cases that are not closed each regiehouder holds (its current load)."""
+
+    @abstractmethod
+    def list_cases(self) -> list[CaseSummary]:
+        """Every case, not closed first, then by deadline (none last), then by id."""
+
+    @abstractmethod
+    def open_case_households(self, due_by: dt.date) -> list[bytes]:
+        """Household keys of the cases that are not closed with a deadline (or escalation
+        deadline) on or before `due_by`: the candidates for the stalled-case check."""
 
     def close(self) -> None:
         """Release connections; wake every feed waiter so it can notice a shutdown."""

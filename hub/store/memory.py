@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 
 from hub.domain import (
     MessageKind,
@@ -19,10 +20,27 @@ from hub.domain import (
     StoredSignal,
     kind_of,
 )
-from hub.store.base import HubStore, Outcome, Rekey
+from hub.judgement.model import Case, CaseStatus
+from hub.store.base import (
+    CaseSummary,
+    CaseWrite,
+    HouseholdState,
+    HubStore,
+    Outcome,
+    Rekey,
+    case_id_bytes,
+)
 from hub.store.rows import rekey_event
 from seinhuis.errors import NotFound
 from seinhuis.vocabulary import SignalType, WithdrawReason
+
+
+@dataclass(frozen=True)
+class _CaseEntry:
+    case: Case
+    seq: int
+    opened_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class MemoryHubStore(HubStore):
@@ -35,6 +53,8 @@ class MemoryHubStore(HubStore):
         self._signals: dict[bytes, StoredSignal] = {}
         self._facts: dict[bytes, ReceivedPopulationFact] = {}
         self._feeds: dict[str, list[Notification]] = {}
+        self._cases: dict[bytes, _CaseEntry] = {}
+        self._outreach: dict[bytes, tuple[bytes, str]] = {}
 
     def add_batch(self, items: Sequence[Received]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -145,3 +165,149 @@ class MemoryHubStore(HubStore):
         with self._lock:
             feed = self._feeds.get(partner_id, [])
             return [n for n in feed if n.cursor > after_cursor][:limit]
+
+    def household_signals(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[StoredSignal]:
+        addresses, persons = set(addresses), set(persons)
+        with self._lock:
+            found = [
+                s
+                for s in self._signals.values()
+                if s.received.signal.address_pseudonym in addresses
+                or (
+                    s.received.signal.person_pseudonym is not None
+                    and s.received.signal.person_pseudonym in persons
+                )
+            ]
+        return sorted(found, key=lambda s: (s.received.received_at, s.received.id))
+
+    def judge_household(
+        self,
+        household: bytes,
+        addresses: Collection[bytes],
+        persons: Collection[bytes],
+        decide: Callable[[HouseholdState], CaseWrite],
+        at: dt.datetime,
+    ) -> list[Notification]:
+        with self._lock:
+            # One lock for the whole store: every household is serialized, which is stronger.
+            addr, pers = set(addresses), set(persons)
+            signals = tuple(
+                sorted(
+                    (
+                        s
+                        for s in self._signals.values()
+                        if s.received.signal.address_pseudonym in addr
+                        or s.received.signal.person_pseudonym in pers
+                    ),
+                    key=lambda s: (s.received.received_at, s.received.id),
+                )
+            )
+            latest = self._latest_case(household)
+            state = HouseholdState(
+                case=latest.case if latest is not None else None,
+                signals=signals,
+                on_outreach=frozenset(
+                    sid for sid, (h, _) in self._outreach.items() if h == household
+                ),
+            )
+            write = decide(state)
+            if write.case is not None:
+                if write.case.household != household:
+                    raise ValueError("decide returned the case of another household")
+                cid = case_id_bytes(write.case.id)
+                before = self._cases.get(cid)
+                self._cases[cid] = _CaseEntry(
+                    case=write.case,
+                    seq=before.seq if before else len(self._cases) + 1,
+                    opened_at=before.opened_at if before else at,
+                    updated_at=at,
+                )
+            for sid in write.outreach_remove:
+                self._outreach.pop(sid, None)
+            for sid in write.outreach_add:
+                self._outreach[sid] = (household, write.outreach_rule)
+            appended = []
+            for notice in write.notices:
+                feed = self._feeds.setdefault(notice.partner_id, [])
+                n = Notification(
+                    partner_id=notice.partner_id,
+                    cursor=feed[-1].cursor + 1 if feed else 1,
+                    created_at=at,
+                    kind=notice.kind,
+                    ref_id=notice.notice.case_id or b"",
+                    case=notice.notice,
+                )
+                feed.append(n)
+                appended.append(n)
+        if appended:
+            self._notify_changed()
+        return appended
+
+    def _latest_case(self, household: bytes) -> _CaseEntry | None:
+        mine = [e for e in self._cases.values() if e.case.household == household]
+        return max(mine, key=lambda e: e.seq) if mine else None
+
+    def get_case(self, case_id: bytes) -> Case | None:
+        with self._lock:
+            entry = self._cases.get(case_id)
+        return entry.case if entry is not None else None
+
+    def case_signal_ids(self, case_id: bytes) -> frozenset[bytes]:
+        with self._lock:
+            entry = self._cases.get(case_id)
+        return entry.case.signal_ids if entry is not None else frozenset()
+
+    def open_cases_by_regiehouder(self) -> dict[str, int]:
+        load: dict[str, int] = {}
+        with self._lock:
+            for e in self._cases.values():
+                if e.case.is_open and e.case.regiehouder is not None:
+                    load[e.case.regiehouder] = load.get(e.case.regiehouder, 0) + 1
+        return load
+
+    def list_cases(self) -> list[CaseSummary]:
+        with self._lock:
+            entries = list(self._cases.items())
+        out = [
+            CaseSummary(
+                id=cid,
+                ref=e.case.id,
+                status=e.case.status.value,
+                regiehouder=e.case.regiehouder,
+                deadline=e.case.deadline,
+                escalation=int(e.case.escalation),
+                opened_at=e.opened_at,
+                updated_at=e.updated_at,
+                outcome=e.case.outcome.value if e.case.outcome is not None else None,
+                signals=len(e.case.signal_ids),
+            )
+            for cid, e in entries
+        ]
+        return sorted(out, key=case_order)
+
+    def open_case_households(self, due_by: dt.date) -> list[bytes]:
+        with self._lock:
+            return sorted(
+                {
+                    e.case.household
+                    for e in self._cases.values()
+                    if e.case.is_open and _due(e.case, due_by)
+                }
+            )
+
+
+def _due(case: Case, due_by: dt.date) -> bool:
+    dates = [d for d in (case.deadline, case.escalation_deadline) if d is not None]
+    return any(d <= due_by for d in dates)
+
+
+def case_order(c: CaseSummary) -> tuple[bool, bool, dt.date, bytes]:
+    """Not closed first, then by deadline (none last), then by id."""
+    return (
+        c.status == CaseStatus.CLOSED.value,
+        c.deadline is None,
+        c.deadline or dt.date.max,
+        c.id,
+    )

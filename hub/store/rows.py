@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.domain import (
     Arrears,
+    CaseNotice,
     Death,
+    InvolvedContact,
     Notification,
     NotificationKind,
     Parenthood,
@@ -21,6 +24,8 @@ from hub.domain import (
     Signal,
     StoredSignal,
 )
+from hub.judgement.model import Case, CaseStatus, EscalationLevel, Facts
+from hub.judgement.model import Outcome as CaseOutcome
 from seinhuis.vocabulary import (
     LegalBasis,
     LifeDomain,
@@ -162,6 +167,7 @@ def notification_row(n: Notification) -> dict[str, Any]:
         "kind": n.kind.value,
         "ref_id": n.ref_id,
         "reason": n.reason.value if n.reason is not None else None,
+        "payload": notice_json(n.case) if n.case is not None else None,
     }
 
 
@@ -173,6 +179,104 @@ def notification(r: Mapping[Any, Any]) -> Notification:
         kind=NotificationKind(r["kind"]),
         ref_id=_blob(r["ref_id"]),
         reason=WithdrawReason(r["reason"]) if r["reason"] is not None else None,
+        case=notice_from_json(r["payload"]) if r["payload"] is not None else None,
+    )
+
+
+def notice_json(n: CaseNotice) -> str:
+    return json.dumps(
+        {
+            "kind": n.kind,
+            "case_id": n.case_id.hex() if n.case_id is not None else None,
+            "status": n.status,
+            "signal_ids": [i.hex() for i in n.signal_ids],
+            "regiehouder_contact": n.regiehouder_contact,
+            "deadline": n.deadline.isoformat() if n.deadline is not None else None,
+            "outcome": n.outcome,
+            "involved": [
+                {
+                    "partner_type": i.partner_type.value,
+                    "contact_point": i.contact_point,
+                    "life_domains": [d.value for d in i.life_domains],
+                }
+                for i in n.involved
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def notice_from_json(text: str) -> CaseNotice:
+    d = json.loads(text)
+    return CaseNotice(
+        kind=d["kind"],
+        case_id=bytes.fromhex(d["case_id"]) if d["case_id"] is not None else None,
+        status=d["status"],
+        signal_ids=tuple(bytes.fromhex(i) for i in d["signal_ids"]),
+        regiehouder_contact=d["regiehouder_contact"],
+        deadline=dt.date.fromisoformat(d["deadline"]) if d["deadline"] else None,
+        outcome=d["outcome"],
+        involved=tuple(
+            InvolvedContact(
+                partner_type=PartnerType(i["partner_type"]),
+                contact_point=i["contact_point"],
+                life_domains=tuple(LifeDomain(x) for x in i["life_domains"]),
+            )
+            for i in d["involved"]
+        ),
+    )
+
+
+def case_row(
+    case: Case, case_id: bytes, seq: int, opened_at: dt.datetime, updated_at: dt.datetime
+) -> dict[str, Any]:
+    detail = {
+        "summary": case.summary.as_mapping(),
+        "involved": sorted(case.involved),
+        "life_domains": sorted(d.value for d in case.life_domains),
+        "declined_by": sorted(case.declined_by),
+    }
+    return {
+        "id": case_id,
+        "ref": case.id,
+        "household": case.household,
+        "seq": seq,
+        "status": case.status.value,
+        "regiehouder": case.regiehouder,
+        "regie_rule": case.regie_rule,
+        "opened_on": case.opened_on,
+        "deadline": case.deadline,
+        "escalation": int(case.escalation),
+        "escalated_on": case.escalated_on,
+        "escalation_deadline": case.escalation_deadline,
+        "outcome": case.outcome.value if case.outcome is not None else None,
+        "closed_on": case.closed_on,
+        "opened_at": opened_at.astimezone(dt.UTC),
+        "updated_at": updated_at.astimezone(dt.UTC),
+        "detail": json.dumps(detail, sort_keys=True),
+    }
+
+
+def case_from_row(r: Mapping[Any, Any], signal_ids: frozenset[bytes]) -> Case:
+    detail = json.loads(r["detail"])
+    return Case(
+        id=r["ref"],
+        household=_blob(r["household"]),
+        status=CaseStatus(r["status"]),
+        opened_on=r["opened_on"],
+        signal_ids=signal_ids,
+        involved=frozenset(detail["involved"]),
+        summary=Facts(**detail["summary"]),
+        life_domains=frozenset(LifeDomain(d) for d in detail["life_domains"]),
+        regiehouder=r["regiehouder"],
+        regie_rule=r["regie_rule"],
+        deadline=r["deadline"],
+        escalation=EscalationLevel(r["escalation"]),
+        escalated_on=r["escalated_on"],
+        escalation_deadline=r["escalation_deadline"],
+        declined_by=frozenset(detail["declined_by"]),
+        outcome=CaseOutcome(r["outcome"]) if r["outcome"] is not None else None,
+        closed_on=r["closed_on"],
     )
 
 

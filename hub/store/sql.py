@@ -9,10 +9,22 @@ a power cut as well as a killed process.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
@@ -26,9 +38,29 @@ from hub.domain import (
     StoredSignal,
     kind_of,
 )
+from hub.judgement.model import Case
 from hub.store import rows
-from hub.store.base import HubStore, Outcome, Rekey
-from hub.store.tables import FACTS, NOTIFICATIONS, SEEN, SIGNALS, HubModel
+from hub.store.base import (
+    CaseSummary,
+    CaseWrite,
+    HouseholdState,
+    HubStore,
+    Outcome,
+    Rekey,
+    case_id_bytes,
+)
+from hub.store.memory import case_order
+from hub.store.tables import (
+    CASE_SIGNALS,
+    CASES,
+    FACTS,
+    HOUSEHOLDS,
+    NOTIFICATIONS,
+    OUTREACH,
+    SEEN,
+    SIGNALS,
+    HubModel,
+)
 from seinhuis.errors import NotFound
 from seinhuis.vocabulary import SignalType, WithdrawReason
 
@@ -264,6 +296,173 @@ class SqlHubStore(HubStore):
         with self._engine.connect() as conn:
             return [rows.notification(r._mapping) for r in conn.execute(query)]
 
+    def household_signals(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[StoredSignal]:
+        with self._engine.connect() as conn:
+            return _household_signals(conn, addresses, persons)
+
+    def judge_household(
+        self,
+        household: bytes,
+        addresses: Collection[bytes],
+        persons: Collection[bytes],
+        decide: Callable[[HouseholdState], CaseWrite],
+        at: dt.datetime,
+    ) -> list[Notification]:
+        appended = self._retrying(lambda: self._judge(household, addresses, persons, decide, at))
+        if appended:
+            self._notify_changed()
+        return appended
+
+    def _judge(
+        self,
+        household: bytes,
+        addresses: Collection[bytes],
+        persons: Collection[bytes],
+        decide: Callable[[HouseholdState], CaseWrite],
+        at: dt.datetime,
+    ) -> list[Notification]:
+        with self._writer.begin() as conn:
+            # SQLite: BEGIN IMMEDIATE holds the write lock already. Elsewhere the household's
+            # row is locked; a first-time insert racing another process retries on the key.
+            locked = conn.execute(
+                select(HOUSEHOLDS.c.key).where(HOUSEHOLDS.c.key == household).with_for_update()
+            ).first()
+            if locked is None:
+                conn.execute(insert(HOUSEHOLDS), [{"key": household}])
+            latest = conn.execute(
+                select(CASES)
+                .where(CASES.c.household == household)
+                .order_by(CASES.c.seq.desc())
+                .limit(1)
+            ).first()
+            case = (
+                rows.case_from_row(latest._mapping, _case_signals(conn, bytes(latest.id)))
+                if latest is not None
+                else None
+            )
+            outreach = conn.execute(
+                select(OUTREACH.c.signal_id).where(OUTREACH.c.household == household)
+            )
+            state = HouseholdState(
+                case=case,
+                signals=tuple(_household_signals(conn, addresses, persons)),
+                on_outreach=frozenset(bytes(r[0]) for r in outreach),
+            )
+            write = decide(state)
+            if write.case is not None:
+                self._write_case(conn, household, write.case, at)
+            if write.outreach_remove:
+                conn.execute(
+                    delete(OUTREACH).where(OUTREACH.c.signal_id.in_(write.outreach_remove))
+                )
+            if write.outreach_add:
+                conn.execute(
+                    insert(OUTREACH),
+                    [
+                        {
+                            "signal_id": sid,
+                            "household": household,
+                            "rule": write.outreach_rule,
+                            "added_at": at.astimezone(dt.UTC),
+                        }
+                        for sid in write.outreach_add
+                    ],
+                )
+            appended = []
+            for notice in write.notices:
+                last = conn.execute(
+                    select(func.max(NOTIFICATIONS.c.cursor)).where(
+                        NOTIFICATIONS.c.partner_id == notice.partner_id
+                    )
+                ).scalar()
+                n = Notification(
+                    partner_id=notice.partner_id,
+                    cursor=int(last or 0) + 1,
+                    created_at=at,
+                    kind=notice.kind,
+                    ref_id=notice.notice.case_id or b"",
+                    case=notice.notice,
+                )
+                conn.execute(insert(NOTIFICATIONS), [rows.notification_row(n)])
+                appended.append(n)
+        return appended
+
+    @staticmethod
+    def _write_case(conn: Connection, household: bytes, case: Case, at: dt.datetime) -> None:
+        if case.household != household:
+            raise ValueError("decide returned the case of another household")
+        cid = case_id_bytes(case.id)
+        before = conn.execute(
+            select(CASES.c.seq, CASES.c.opened_at).where(CASES.c.id == cid)
+        ).first()
+        if before is None:
+            seq = int(conn.execute(select(func.max(CASES.c.seq))).scalar() or 0) + 1
+            conn.execute(insert(CASES), [rows.case_row(case, cid, seq, at, at)])
+        else:
+            values = rows.case_row(case, cid, int(before.seq), rows.utc(before.opened_at), at)
+            del values["id"]
+            conn.execute(update(CASES).where(CASES.c.id == cid).values(**values))
+        conn.execute(delete(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id == cid))
+        if case.signal_ids:
+            conn.execute(
+                insert(CASE_SIGNALS),
+                [{"case_id": cid, "signal_id": sid} for sid in sorted(case.signal_ids)],
+            )
+
+    def get_case(self, case_id: bytes) -> Case | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(CASES).where(CASES.c.id == case_id)).first()
+            if row is None:
+                return None
+            return rows.case_from_row(row._mapping, _case_signals(conn, case_id))
+
+    def case_signal_ids(self, case_id: bytes) -> frozenset[bytes]:
+        with self._engine.connect() as conn:
+            return _case_signals(conn, case_id)
+
+    def open_cases_by_regiehouder(self) -> dict[str, int]:
+        query = (
+            select(CASES.c.regiehouder, func.count())
+            .where(CASES.c.status != "CLOSED", CASES.c.regiehouder.is_not(None))
+            .group_by(CASES.c.regiehouder)
+        )
+        with self._engine.connect() as conn:
+            return {str(p): int(n) for p, n in conn.execute(query)}
+
+    def list_cases(self) -> list[CaseSummary]:
+        count = select(func.count()).where(CASE_SIGNALS.c.case_id == CASES.c.id).scalar_subquery()
+        with self._engine.connect() as conn:
+            found = [
+                CaseSummary(
+                    id=bytes(r.id),
+                    ref=r.ref,
+                    status=r.status,
+                    regiehouder=r.regiehouder,
+                    deadline=r.deadline,
+                    escalation=int(r.escalation),
+                    opened_at=rows.utc(r.opened_at),
+                    updated_at=rows.utc(r.updated_at),
+                    outcome=r.outcome,
+                    signals=int(r.n),
+                )
+                for r in conn.execute(select(CASES, count.label("n")))
+            ]
+        return sorted(found, key=case_order)
+
+    def open_case_households(self, due_by: dt.date) -> list[bytes]:
+        query = (
+            select(CASES.c.household)
+            .where(
+                CASES.c.status != "CLOSED",
+                or_(CASES.c.deadline <= due_by, CASES.c.escalation_deadline <= due_by),
+            )
+            .distinct()
+        )
+        with self._engine.connect() as conn:
+            return sorted(bytes(r[0]) for r in conn.execute(query))
+
     def _retrying(self, attempt: Callable[[], T]) -> T:
         for remaining in reversed(range(_ATTEMPTS)):
             try:
@@ -308,6 +507,26 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get(_IMMEDIATE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _household_signals(
+    conn: Connection, addresses: Collection[bytes], persons: Collection[bytes]
+) -> list[StoredSignal]:
+    found: dict[bytes, StoredSignal] = {}
+    for column, keys in (
+        (SIGNALS.c.address_pseudonym, list(addresses)),
+        (SIGNALS.c.person_pseudonym, list(persons)),
+    ):
+        for chunk in _chunks(keys):
+            for r in conn.execute(select(SIGNALS).where(column.in_(chunk))):
+                stored = rows.stored_signal(r._mapping)
+                found[stored.received.id] = stored
+    return sorted(found.values(), key=lambda s: (s.received.received_at, s.received.id))
+
+
+def _case_signals(conn: Connection, case_id: bytes) -> frozenset[bytes]:
+    query = select(CASE_SIGNALS.c.signal_id).where(CASE_SIGNALS.c.case_id == case_id)
+    return frozenset(bytes(r[0]) for r in conn.execute(query))
 
 
 def _chunks(ids: list[bytes]) -> Iterator[list[bytes]]:

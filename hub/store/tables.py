@@ -16,9 +16,11 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
+    Text,
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -50,6 +52,9 @@ class SignalRow(HubModel, table=True):
         Index("ix_hub_signals_partner_type", "partner_id", "signal_type"),
         # The key-version follower looks for rows on an old version every few seconds.
         Index("ix_hub_signals_key_version", "key_version"),
+        # The judge reads one household's signals by address and by person, never all of them.
+        Index("ix_hub_signals_address", "address_pseudonym"),
+        Index("ix_hub_signals_person", "person_pseudonym"),
     )
     id: bytes = Field(
         sa_column=Column(LargeBinary(16), ForeignKey("hub_seen_ids.id"), primary_key=True)
@@ -102,6 +107,65 @@ class NotificationRow(HubModel, table=True):
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     ref_id: bytes = Field(sa_column=Column(LargeBinary(16), nullable=False))
     reason: str | None = Field(sa_column=Column(String(32), nullable=True))
+    # A case notice as JSON (hub-written codes, ids and contact points; see rows.py).
+    payload: str | None = Field(sa_column=Column(Text, nullable=True))
+
+
+class HouseholdLockRow(HubModel, table=True):
+    """One row per household key the judge has seen: the row it locks (FOR UPDATE)."""
+
+    __tablename__ = "hub_households"
+    key: bytes = Field(sa_column=Column(LargeBinary(64), primary_key=True))
+
+
+class CaseRow(HubModel, table=True):
+    """A household's case: status, regiehouder, deadline, escalation, outcome."""
+
+    __tablename__ = "hub_cases"
+    __table_args__ = (
+        Index("ix_hub_cases_household", "household"),
+        Index("ix_hub_cases_status_deadline", "status", "deadline"),
+    )
+    id: bytes = Field(sa_column=Column(LargeBinary(16), primary_key=True))
+    ref: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    household: bytes = Field(sa_column=Column(LargeBinary(64), nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    regiehouder: str | None = Field(sa_column=Column(String(64), nullable=True))
+    regie_rule: str | None = Field(sa_column=Column(String(64), nullable=True))
+    opened_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    deadline: dt.date | None = Field(sa_column=Column(Date, nullable=True))
+    escalation: int = Field(sa_column=Column(Integer, nullable=False))
+    escalated_on: dt.date | None = Field(sa_column=Column(Date, nullable=True))
+    escalation_deadline: dt.date | None = Field(sa_column=Column(Date, nullable=True))
+    outcome: str | None = Field(sa_column=Column(String(32), nullable=True))
+    closed_on: dt.date | None = Field(sa_column=Column(Date, nullable=True))
+    opened_at: dt.datetime = Field(sa_column=_instant())
+    updated_at: dt.datetime = Field(sa_column=_instant())
+    # Summary facts, involved partners, life domains and declined_by, as JSON.
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class CaseSignalRow(HubModel, table=True):
+    """A signal that is part of a case (no foreign key: an erased signal leaves on re-judging)."""
+
+    __tablename__ = "hub_case_signals"
+    __table_args__ = (Index("ix_hub_case_signals_signal", "signal_id"),)
+    case_id: bytes = Field(
+        sa_column=Column(LargeBinary(16), ForeignKey("hub_cases.id"), primary_key=True)
+    )
+    signal_id: bytes = Field(sa_column=Column(LargeBinary(16), primary_key=True))
+
+
+class OutreachRow(HubModel, table=True):
+    """A signal on the outreach list (Wgs: the municipality offers help, no case)."""
+
+    __tablename__ = "hub_outreach"
+    __table_args__ = (Index("ix_hub_outreach_household", "household"),)
+    signal_id: bytes = Field(sa_column=Column(LargeBinary(16), primary_key=True))
+    household: bytes = Field(sa_column=Column(LargeBinary(64), nullable=False))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    added_at: dt.datetime = Field(sa_column=_instant())
 
 
 def table(name: str) -> Table:
@@ -113,3 +177,7 @@ SEEN = table(SeenIdRow.__tablename__)
 SIGNALS = table(SignalRow.__tablename__)
 FACTS = table(PopulationFactRow.__tablename__)
 NOTIFICATIONS = table(NotificationRow.__tablename__)
+HOUSEHOLDS = table(HouseholdLockRow.__tablename__)
+CASES = table(CaseRow.__tablename__)
+CASE_SIGNALS = table(CaseSignalRow.__tablename__)
+OUTREACH = table(OutreachRow.__tablename__)

@@ -26,21 +26,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from seinhuis.v1 import vocabulary_pb2 as seinhuis_dot_v1_dot_vocabulary__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16seinhuis/v1/feed.proto\x12\x0bseinhuis.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cseinhuis/v1/vocabulary.proto\"(\n\x10SubscribeRequest\x12\x14\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\x04\"J\n\x0fSignalWithdrawn\x12\n\n\x02id\x18\x01 \x01(\x0c\x12+\n\x06reason\x18\x02 \x01(\x0e\x32\x1b.seinhuis.v1.WithdrawReason\"\x1b\n\rSignalExpired\x12\n\n\x02id\x18\x01 \x01(\x0c\"\xd3\x01\n\x11SubscribeResponse\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x10signal_withdrawn\x18\x03 \x01(\x0b\x32\x1c.seinhuis.v1.SignalWithdrawnH\x00\x12\x34\n\x0esignal_expired\x18\x04 \x01(\x0b\x32\x1a.seinhuis.v1.SignalExpiredH\x00\x42\x0e\n\x0cnotification2b\n\x12PartnerFeedService\x12L\n\tSubscribe\x12\x1d.seinhuis.v1.SubscribeRequest\x1a\x1e.seinhuis.v1.SubscribeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16seinhuis/v1/feed.proto\x12\x0bseinhuis.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cseinhuis/v1/vocabulary.proto\"(\n\x10SubscribeRequest\x12\x14\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\x04\"J\n\x0fSignalWithdrawn\x12\n\n\x02id\x18\x01 \x01(\x0c\x12+\n\x06reason\x18\x02 \x01(\x0e\x32\x1b.seinhuis.v1.WithdrawReason\"\x1b\n\rSignalExpired\x12\n\n\x02id\x18\x01 \x01(\x0c\"\xf8\x01\n\nCaseNotice\x12)\n\x04kind\x18\x01 \x01(\x0e\x32\x1b.seinhuis.v1.CaseNoticeKind\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\x0c\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.seinhuis.v1.CaseStatus\x12\x12\n\nsignal_ids\x18\x04 \x03(\x0c\x12!\n\x19regiehouder_contact_point\x18\x05 \x01(\t\x12#\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12)\n\x07outcome\x18\x07 \x01(\x0e\x32\x18.seinhuis.v1.CaseOutcome\"\x87\x01\n\x0fInvolvedPartner\x12.\n\x0cpartner_type\x18\x01 \x01(\x0e\x32\x18.seinhuis.v1.PartnerType\x12\x15\n\rcontact_point\x18\x02 \x01(\t\x12-\n\x0clife_domains\x18\x03 \x03(\x0e\x32\x17.seinhuis.v1.LifeDomain\"\xb1\x02\n\x13RegiehouderBriefing\x12)\n\x04kind\x18\x01 \x01(\x0e\x32\x1b.seinhuis.v1.CaseNoticeKind\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\x0c\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.seinhuis.v1.CaseStatus\x12\x12\n\nsignal_ids\x18\x04 \x03(\x0c\x12!\n\x19regiehouder_contact_point\x18\x05 \x01(\t\x12#\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12)\n\x07outcome\x18\x07 \x01(\x0e\x32\x18.seinhuis.v1.CaseOutcome\x12.\n\x08involved\x18\x08 \x03(\x0b\x32\x1c.seinhuis.v1.InvolvedPartner\"\xc5\x02\n\x11SubscribeResponse\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x10signal_withdrawn\x18\x03 \x01(\x0b\x32\x1c.seinhuis.v1.SignalWithdrawnH\x00\x12\x34\n\x0esignal_expired\x18\x04 \x01(\x0b\x32\x1a.seinhuis.v1.SignalExpiredH\x00\x12.\n\x0b\x63\x61se_notice\x18\x05 \x01(\x0b\x32\x17.seinhuis.v1.CaseNoticeH\x00\x12@\n\x14regiehouder_briefing\x18\x06 \x01(\x0b\x32 .seinhuis.v1.RegiehouderBriefingH\x00\x42\x0e\n\x0cnotification*\xc7\x01\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x18\n\x14\x43\x41SE_STATUS_ASSIGNED\x10\x02\x12\x1c\n\x18\x43\x41SE_STATUS_ACKNOWLEDGED\x10\x03\x12\x1b\n\x17\x43\x41SE_STATUS_IN_PROGRESS\x10\x04\x12\x19\n\x15\x43\x41SE_STATUS_ESCALATED\x10\x05\x12\x16\n\x12\x43\x41SE_STATUS_CLOSED\x10\x06*\xd4\x01\n\x0b\x43\x61seOutcome\x12\x1c\n\x18\x43\x41SE_OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43\x41SE_OUTCOME_HELPED\x10\x01\x12\x19\n\x15\x43\x41SE_OUTCOME_DECLINED\x10\x02\x12\x16\n\x12\x43\x41SE_OUTCOME_MOVED\x10\x03\x12\x1c\n\x18\x43\x41SE_OUTCOME_UNJUSTIFIED\x10\x04\x12 \n\x1c\x43\x41SE_OUTCOME_ALREADY_IN_CARE\x10\x05\x12\x1b\n\x17\x43\x41SE_OUTCOME_NO_CONTACT\x10\x06*\xfa\x01\n\x0e\x43\x61seNoticeKind\x12 \n\x1c\x43\x41SE_NOTICE_KIND_UNSPECIFIED\x10\x00\x12 \n\x1c\x43\x41SE_NOTICE_KIND_CASE_OPENED\x10\x01\x12!\n\x1d\x43\x41SE_NOTICE_KIND_CASE_UPDATED\x10\x02\x12 \n\x1c\x43\x41SE_NOTICE_KIND_CASE_CLOSED\x10\x03\x12\x1d\n\x19\x43\x41SE_NOTICE_KIND_OUTREACH\x10\x04\x12#\n\x1f\x43\x41SE_NOTICE_KIND_REGIE_ASSIGNED\x10\x05\x12\x1b\n\x17\x43\x41SE_NOTICE_KIND_REVIEW\x10\x06\x32\x62\n\x12PartnerFeedService\x12L\n\tSubscribe\x12\x1d.seinhuis.v1.SubscribeRequest\x1a\x1e.seinhuis.v1.SubscribeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'seinhuis.v1.feed_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CASESTATUS']._serialized_start=1275
+  _globals['_CASESTATUS']._serialized_end=1474
+  _globals['_CASEOUTCOME']._serialized_start=1477
+  _globals['_CASEOUTCOME']._serialized_end=1689
+  _globals['_CASENOTICEKIND']._serialized_start=1692
+  _globals['_CASENOTICEKIND']._serialized_end=1942
   _globals['_SUBSCRIBEREQUEST']._serialized_start=102
   _globals['_SUBSCRIBEREQUEST']._serialized_end=142
   _globals['_SIGNALWITHDRAWN']._serialized_start=144
   _globals['_SIGNALWITHDRAWN']._serialized_end=218
   _globals['_SIGNALEXPIRED']._serialized_start=220
   _globals['_SIGNALEXPIRED']._serialized_end=247
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=250
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=461
-  _globals['_PARTNERFEEDSERVICE']._serialized_start=463
-  _globals['_PARTNERFEEDSERVICE']._serialized_end=561
+  _globals['_CASENOTICE']._serialized_start=250
+  _globals['_CASENOTICE']._serialized_end=498
+  _globals['_INVOLVEDPARTNER']._serialized_start=501
+  _globals['_INVOLVEDPARTNER']._serialized_end=636
+  _globals['_REGIEHOUDERBRIEFING']._serialized_start=639
+  _globals['_REGIEHOUDERBRIEFING']._serialized_end=944
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=947
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=1272
+  _globals['_PARTNERFEEDSERVICE']._serialized_start=1944
+  _globals['_PARTNERFEEDSERVICE']._serialized_end=2042
 # @@protoc_insertion_point(module_scope)

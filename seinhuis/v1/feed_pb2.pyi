@@ -3,9 +3,12 @@
 isort:skip_file
 The partner feed: what the hub tells a partner, in order, resumable after a disconnect."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from seinhuis.v1 import vocabulary_pb2 as _vocabulary_pb2
 import builtins as _builtins
 import sys
@@ -17,6 +20,102 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _CaseStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CaseStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CASE_STATUS_UNSPECIFIED: _CaseStatus.ValueType  # 0
+    CASE_STATUS_OPEN: _CaseStatus.ValueType  # 1
+    """Opened; no regiehouder yet."""
+    CASE_STATUS_ASSIGNED: _CaseStatus.ValueType  # 2
+    """A regiehouder is assigned and has not yet acknowledged."""
+    CASE_STATUS_ACKNOWLEDGED: _CaseStatus.ValueType  # 3
+    CASE_STATUS_IN_PROGRESS: _CaseStatus.ValueType  # 4
+    CASE_STATUS_ESCALATED: _CaseStatus.ValueType  # 5
+    """The case lies with the procesregisseur (or higher)."""
+    CASE_STATUS_CLOSED: _CaseStatus.ValueType  # 6
+
+class CaseStatus(_CaseStatus, metaclass=_CaseStatusEnumTypeWrapper):
+    """Where a case stands (the hub's judgement decides it)."""
+
+CASE_STATUS_UNSPECIFIED: CaseStatus.ValueType  # 0
+CASE_STATUS_OPEN: CaseStatus.ValueType  # 1
+"""Opened; no regiehouder yet."""
+CASE_STATUS_ASSIGNED: CaseStatus.ValueType  # 2
+"""A regiehouder is assigned and has not yet acknowledged."""
+CASE_STATUS_ACKNOWLEDGED: CaseStatus.ValueType  # 3
+CASE_STATUS_IN_PROGRESS: CaseStatus.ValueType  # 4
+CASE_STATUS_ESCALATED: CaseStatus.ValueType  # 5
+"""The case lies with the procesregisseur (or higher)."""
+CASE_STATUS_CLOSED: CaseStatus.ValueType  # 6
+Global___CaseStatus: _TypeAlias = CaseStatus  # noqa: Y015
+
+class _CaseOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CaseOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CASE_OUTCOME_UNSPECIFIED: _CaseOutcome.ValueType  # 0
+    CASE_OUTCOME_HELPED: _CaseOutcome.ValueType  # 1
+    CASE_OUTCOME_DECLINED: _CaseOutcome.ValueType  # 2
+    CASE_OUTCOME_MOVED: _CaseOutcome.ValueType  # 3
+    CASE_OUTCOME_UNJUSTIFIED: _CaseOutcome.ValueType  # 4
+    CASE_OUTCOME_ALREADY_IN_CARE: _CaseOutcome.ValueType  # 5
+    CASE_OUTCOME_NO_CONTACT: _CaseOutcome.ValueType  # 6
+
+class CaseOutcome(_CaseOutcome, metaclass=_CaseOutcomeEnumTypeWrapper):
+    """How a closed case ended: the only thing senders learn at closure (a code, never a reason)."""
+
+CASE_OUTCOME_UNSPECIFIED: CaseOutcome.ValueType  # 0
+CASE_OUTCOME_HELPED: CaseOutcome.ValueType  # 1
+CASE_OUTCOME_DECLINED: CaseOutcome.ValueType  # 2
+CASE_OUTCOME_MOVED: CaseOutcome.ValueType  # 3
+CASE_OUTCOME_UNJUSTIFIED: CaseOutcome.ValueType  # 4
+CASE_OUTCOME_ALREADY_IN_CARE: CaseOutcome.ValueType  # 5
+CASE_OUTCOME_NO_CONTACT: CaseOutcome.ValueType  # 6
+Global___CaseOutcome: _TypeAlias = CaseOutcome  # noqa: Y015
+
+class _CaseNoticeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CaseNoticeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseNoticeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CASE_NOTICE_KIND_UNSPECIFIED: _CaseNoticeKind.ValueType  # 0
+    CASE_NOTICE_KIND_CASE_OPENED: _CaseNoticeKind.ValueType  # 1
+    """The partner's signals are now part of a case (news to the partner)."""
+    CASE_NOTICE_KIND_CASE_UPDATED: _CaseNoticeKind.ValueType  # 2
+    """The partner's signals in the case, the regiehouder or the deadline changed."""
+    CASE_NOTICE_KIND_CASE_CLOSED: _CaseNoticeKind.ValueType  # 3
+    """The case closed; see the outcome code."""
+    CASE_NOTICE_KIND_OUTREACH: _CaseNoticeKind.ValueType  # 4
+    """The partner's signals went to the municipality's outreach list, not to a case."""
+    CASE_NOTICE_KIND_REGIE_ASSIGNED: _CaseNoticeKind.ValueType  # 5
+    """To the regiehouder: you coordinate this case."""
+    CASE_NOTICE_KIND_REVIEW: _CaseNoticeKind.ValueType  # 6
+    """To the regiehouder: the case lost its basis; decide on it."""
+
+class CaseNoticeKind(_CaseNoticeKind, metaclass=_CaseNoticeKindEnumTypeWrapper):
+    """Why the partner receives this notice."""
+
+CASE_NOTICE_KIND_UNSPECIFIED: CaseNoticeKind.ValueType  # 0
+CASE_NOTICE_KIND_CASE_OPENED: CaseNoticeKind.ValueType  # 1
+"""The partner's signals are now part of a case (news to the partner)."""
+CASE_NOTICE_KIND_CASE_UPDATED: CaseNoticeKind.ValueType  # 2
+"""The partner's signals in the case, the regiehouder or the deadline changed."""
+CASE_NOTICE_KIND_CASE_CLOSED: CaseNoticeKind.ValueType  # 3
+"""The case closed; see the outcome code."""
+CASE_NOTICE_KIND_OUTREACH: CaseNoticeKind.ValueType  # 4
+"""The partner's signals went to the municipality's outreach list, not to a case."""
+CASE_NOTICE_KIND_REGIE_ASSIGNED: CaseNoticeKind.ValueType  # 5
+"""To the regiehouder: you coordinate this case."""
+CASE_NOTICE_KIND_REVIEW: CaseNoticeKind.ValueType  # 6
+"""To the regiehouder: the case lost its basis; decide on it."""
+Global___CaseNoticeKind: _TypeAlias = CaseNoticeKind  # noqa: Y015
 
 @_typing.final
 class SubscribeRequest(_message.Message):
@@ -84,6 +183,138 @@ class SignalExpired(_message.Message):
 Global___SignalExpired: _TypeAlias = SignalExpired  # noqa: Y015
 
 @_typing.final
+class CaseNotice(_message.Message):
+    """What an involved partner learns about a case: that there is one, its own signals in it, who
+    the regiehouder is and by when a response is due. Never another partner's signals or reasons.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SIGNAL_IDS_FIELD_NUMBER: _builtins.int
+    REGIEHOUDER_CONTACT_POINT_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    kind: Global___CaseNoticeKind.ValueType
+    case_id: _builtins.bytes
+    """The hub's 16-byte case reference; empty for an outreach notice (no case)."""
+    status: Global___CaseStatus.ValueType
+    regiehouder_contact_point: _builtins.str
+    """The regiehouder's contact point as the municipality registered it (hub-written); empty
+    while no regiehouder is assigned.
+    """
+    outcome: Global___CaseOutcome.ValueType
+    """Set only when the case is closed."""
+    @_builtins.property
+    def signal_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The ids of the receiving partner's own signals in the case (as its node sent them)."""
+
+    @_builtins.property
+    def deadline(self) -> _vocabulary_pb2.Date:
+        """The date by which the regiehouder must respond; unset when there is none."""
+
+    def __init__(
+        self,
+        *,
+        kind: Global___CaseNoticeKind.ValueType = ...,
+        case_id: _builtins.bytes = ...,
+        status: Global___CaseStatus.ValueType = ...,
+        signal_ids: _abc.Iterable[_builtins.bytes] | None = ...,
+        regiehouder_contact_point: _builtins.str = ...,
+        deadline: _vocabulary_pb2.Date | None = ...,
+        outcome: Global___CaseOutcome.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "deadline", b"deadline", "kind", b"kind", "outcome", b"outcome", "regiehouder_contact_point", b"regiehouder_contact_point", "signal_ids", b"signal_ids", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseNotice: _TypeAlias = CaseNotice  # noqa: Y015
+
+@_typing.final
+class InvolvedPartner(_message.Message):
+    """Another partner in a case, as the regiehouder sees it: how to reach it and the life domains
+    it signalled in. A partner whose involvement may not be disclosed (a GP's, without the
+    resident's consent) is never listed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_TYPE_FIELD_NUMBER: _builtins.int
+    CONTACT_POINT_FIELD_NUMBER: _builtins.int
+    LIFE_DOMAINS_FIELD_NUMBER: _builtins.int
+    partner_type: _vocabulary_pb2.PartnerType.ValueType
+    contact_point: _builtins.str
+    """The partner's contact point as the municipality registered it (hub-written)."""
+    @_builtins.property
+    def life_domains(self) -> _containers.RepeatedScalarFieldContainer[_vocabulary_pb2.LifeDomain.ValueType]: ...
+    def __init__(
+        self,
+        *,
+        partner_type: _vocabulary_pb2.PartnerType.ValueType = ...,
+        contact_point: _builtins.str = ...,
+        life_domains: _abc.Iterable[_vocabulary_pb2.LifeDomain.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_point", b"contact_point", "life_domains", b"life_domains", "partner_type", b"partner_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvolvedPartner: _TypeAlias = InvolvedPartner  # noqa: Y015
+
+@_typing.final
+class RegiehouderBriefing(_message.Message):
+    """What the regiehouder learns: the notice, plus the other involved partners it may know of."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SIGNAL_IDS_FIELD_NUMBER: _builtins.int
+    REGIEHOUDER_CONTACT_POINT_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    INVOLVED_FIELD_NUMBER: _builtins.int
+    kind: Global___CaseNoticeKind.ValueType
+    case_id: _builtins.bytes
+    status: Global___CaseStatus.ValueType
+    regiehouder_contact_point: _builtins.str
+    """The regiehouder's own contact point as registered (hub-written)."""
+    outcome: Global___CaseOutcome.ValueType
+    @_builtins.property
+    def signal_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The regiehouder's own signals in the case, if it signalled too."""
+
+    @_builtins.property
+    def deadline(self) -> _vocabulary_pb2.Date: ...
+    @_builtins.property
+    def involved(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvolvedPartner]: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___CaseNoticeKind.ValueType = ...,
+        case_id: _builtins.bytes = ...,
+        status: Global___CaseStatus.ValueType = ...,
+        signal_ids: _abc.Iterable[_builtins.bytes] | None = ...,
+        regiehouder_contact_point: _builtins.str = ...,
+        deadline: _vocabulary_pb2.Date | None = ...,
+        outcome: Global___CaseOutcome.ValueType = ...,
+        involved: _abc.Iterable[Global___InvolvedPartner] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "deadline", b"deadline", "involved", b"involved", "kind", b"kind", "outcome", b"outcome", "regiehouder_contact_point", b"regiehouder_contact_point", "signal_ids", b"signal_ids", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegiehouderBriefing: _TypeAlias = RegiehouderBriefing  # noqa: Y015
+
+@_typing.final
 class SubscribeResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -91,6 +322,8 @@ class SubscribeResponse(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     SIGNAL_WITHDRAWN_FIELD_NUMBER: _builtins.int
     SIGNAL_EXPIRED_FIELD_NUMBER: _builtins.int
+    CASE_NOTICE_FIELD_NUMBER: _builtins.int
+    REGIEHOUDER_BRIEFING_FIELD_NUMBER: _builtins.int
     cursor: _builtins.int
     """Strictly increasing per partner; pass the last one back to resume."""
     @_builtins.property
@@ -99,6 +332,10 @@ class SubscribeResponse(_message.Message):
     def signal_withdrawn(self) -> Global___SignalWithdrawn: ...
     @_builtins.property
     def signal_expired(self) -> Global___SignalExpired: ...
+    @_builtins.property
+    def case_notice(self) -> Global___CaseNotice: ...
+    @_builtins.property
+    def regiehouder_briefing(self) -> Global___RegiehouderBriefing: ...
     def __init__(
         self,
         *,
@@ -106,12 +343,14 @@ class SubscribeResponse(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         signal_withdrawn: Global___SignalWithdrawn | None = ...,
         signal_expired: Global___SignalExpired | None = ...,
+        case_notice: Global___CaseNotice | None = ...,
+        regiehouder_briefing: Global___RegiehouderBriefing | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "notification", b"notification", "signal_expired", b"signal_expired", "signal_withdrawn", b"signal_withdrawn"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case_notice", b"case_notice", "created_at", b"created_at", "notification", b"notification", "regiehouder_briefing", b"regiehouder_briefing", "signal_expired", b"signal_expired", "signal_withdrawn", b"signal_withdrawn"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "cursor", b"cursor", "notification", b"notification", "signal_expired", b"signal_expired", "signal_withdrawn", b"signal_withdrawn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_notice", b"case_notice", "created_at", b"created_at", "cursor", b"cursor", "notification", b"notification", "regiehouder_briefing", b"regiehouder_briefing", "signal_expired", b"signal_expired", "signal_withdrawn", b"signal_withdrawn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_notification: _TypeAlias = _typing.Literal["signal_withdrawn", "signal_expired"]  # noqa: Y015
+    _WhichOneofReturnType_notification: _TypeAlias = _typing.Literal["signal_withdrawn", "signal_expired", "case_notice", "regiehouder_briefing"]  # noqa: Y015
     _WhichOneofArgType_notification: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_notification) -> _WhichOneofReturnType_notification | None: ...
 

@@ -26,7 +26,7 @@ from seinhuis.v1 import envelope_pb2 as seinhuis_dot_v1_dot_envelope__pb2
 from seinhuis.v1 import vocabulary_pb2 as seinhuis_dot_v1_dot_vocabulary__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18seinhuis/v1/intake.proto\x12\x0bseinhuis.v1\x1a\x1aseinhuis/v1/envelope.proto\x1a\x1cseinhuis/v1/vocabulary.proto\">\n\rSubmitRequest\x12-\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1b.seinhuis.v1.SealedEnvelope\"\x1c\n\x0eSubmitResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\"D\n\x13SubmitStreamRequest\x12-\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1b.seinhuis.v1.SealedEnvelope\"J\n\x0e\x45nvelopeResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\x0c\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x0f\n\x07message\x18\x04 \x01(\t\"D\n\x14SubmitStreamResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.seinhuis.v1.EnvelopeResult\"J\n\x0fWithdrawRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\x12+\n\x06reason\x18\x02 \x01(\x0e\x32\x1b.seinhuis.v1.WithdrawReason\"\x1e\n\x10WithdrawResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\x32\xf2\x01\n\rIntakeService\x12\x41\n\x06Submit\x12\x1a.seinhuis.v1.SubmitRequest\x1a\x1b.seinhuis.v1.SubmitResponse\x12U\n\x0cSubmitStream\x12 .seinhuis.v1.SubmitStreamRequest\x1a!.seinhuis.v1.SubmitStreamResponse(\x01\x12G\n\x08Withdraw\x12\x1c.seinhuis.v1.WithdrawRequest\x1a\x1d.seinhuis.v1.WithdrawResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18seinhuis/v1/intake.proto\x12\x0bseinhuis.v1\x1a\x1aseinhuis/v1/envelope.proto\x1a\x1cseinhuis/v1/vocabulary.proto\">\n\rSubmitRequest\x12-\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1b.seinhuis.v1.SealedEnvelope\"\x1c\n\x0eSubmitResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\"t\n\x13SubmitStreamRequest\x12-\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1b.seinhuis.v1.SealedEnvelope\x12.\n\tenvelopes\x18\x02 \x03(\x0b\x32\x1b.seinhuis.v1.SealedEnvelope\"J\n\x0e\x45nvelopeResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\x0c\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x0f\n\x07message\x18\x04 \x01(\t\"D\n\x14SubmitStreamResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.seinhuis.v1.EnvelopeResult\"J\n\x0fWithdrawRequest\x12\n\n\x02id\x18\x01 \x01(\x0c\x12+\n\x06reason\x18\x02 \x01(\x0e\x32\x1b.seinhuis.v1.WithdrawReason\"\x1e\n\x10WithdrawResponse\x12\n\n\x02id\x18\x01 \x01(\x0c\x32\xf2\x01\n\rIntakeService\x12\x41\n\x06Submit\x12\x1a.seinhuis.v1.SubmitRequest\x1a\x1b.seinhuis.v1.SubmitResponse\x12U\n\x0cSubmitStream\x12 .seinhuis.v1.SubmitStreamRequest\x1a!.seinhuis.v1.SubmitStreamResponse(\x01\x12G\n\x08Withdraw\x12\x1c.seinhuis.v1.WithdrawRequest\x1a\x1d.seinhuis.v1.WithdrawResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,15 +38,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITRESPONSE']._serialized_start=163
   _globals['_SUBMITRESPONSE']._serialized_end=191
   _globals['_SUBMITSTREAMREQUEST']._serialized_start=193
-  _globals['_SUBMITSTREAMREQUEST']._serialized_end=261
-  _globals['_ENVELOPERESULT']._serialized_start=263
-  _globals['_ENVELOPERESULT']._serialized_end=337
-  _globals['_SUBMITSTREAMRESPONSE']._serialized_start=339
-  _globals['_SUBMITSTREAMRESPONSE']._serialized_end=407
-  _globals['_WITHDRAWREQUEST']._serialized_start=409
-  _globals['_WITHDRAWREQUEST']._serialized_end=483
-  _globals['_WITHDRAWRESPONSE']._serialized_start=485
-  _globals['_WITHDRAWRESPONSE']._serialized_end=515
-  _globals['_INTAKESERVICE']._serialized_start=518
-  _globals['_INTAKESERVICE']._serialized_end=760
+  _globals['_SUBMITSTREAMREQUEST']._serialized_end=309
+  _globals['_ENVELOPERESULT']._serialized_start=311
+  _globals['_ENVELOPERESULT']._serialized_end=385
+  _globals['_SUBMITSTREAMRESPONSE']._serialized_start=387
+  _globals['_SUBMITSTREAMRESPONSE']._serialized_end=455
+  _globals['_WITHDRAWREQUEST']._serialized_start=457
+  _globals['_WITHDRAWREQUEST']._serialized_end=531
+  _globals['_WITHDRAWRESPONSE']._serialized_start=533
+  _globals['_WITHDRAWRESPONSE']._serialized_end=563
+  _globals['_INTAKESERVICE']._serialized_start=566
+  _globals['_INTAKESERVICE']._serialized_end=808
 # @@protoc_insertion_point(module_scope)

@@ -65,16 +65,26 @@ class SubmitStreamRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVELOPE_FIELD_NUMBER: _builtins.int
+    ENVELOPES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def envelope(self) -> _envelope_pb2.SealedEnvelope: ...
+    def envelope(self) -> _envelope_pb2.SealedEnvelope:
+        """One envelope."""
+
+    @_builtins.property
+    def envelopes(self) -> _containers.RepeatedCompositeFieldContainer[_envelope_pb2.SealedEnvelope]:
+        """Or many: a batch per stream message saves per-message overhead on both sides. Results
+        are indexed over all envelopes of the stream in the order sent (`envelope` first).
+        """
+
     def __init__(
         self,
         *,
         envelope: _envelope_pb2.SealedEnvelope | None = ...,
+        envelopes: _abc.Iterable[_envelope_pb2.SealedEnvelope] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope", "envelopes", b"envelopes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

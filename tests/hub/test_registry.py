@@ -86,3 +86,47 @@ def test_invalid_registries_raise_config_error_naming_the_field(change: Any, whe
     with pytest.raises(ConfigError) as info:
         from_dict(_mutated(change), source="partners.yaml")
     assert f"partners.yaml: {where}" in info.value.message
+
+
+def test_coordination_fields_default_to_not_coordinating() -> None:
+    """Without the optional fields a partner has no contact point and never coordinates."""
+    partner = from_dict(document()).partner("ggd-demo")
+    assert partner is not None
+    assert (partner.contact_point, partner.can_coordinate, partner.capacity) == (None, False, 0)
+
+
+def test_coordination_fields_load_and_are_validated() -> None:
+    """contact_point, can_coordinate and capacity load; wrong types or a missing capacity fail."""
+
+    def set_fields(doc: dict[str, Any]) -> None:
+        doc["partners"][0].update(
+            contact_point="Sociaal team Noord, 0800-1234", can_coordinate=True, capacity=50
+        )
+
+    partner = from_dict(_mutated(set_fields)).partner("ggd-demo")
+    assert partner is not None
+    assert partner.contact_point == "Sociaal team Noord, 0800-1234"
+    assert partner.can_coordinate and partner.capacity == 50
+    for bad in [
+        {"can_coordinate": "yes", "capacity": 1},
+        {"capacity": -1},
+        {"contact_point": ""},
+        {"can_coordinate": True},
+    ]:
+        with pytest.raises(ConfigError):
+            from_dict(_mutated(lambda doc, bad=bad: doc["partners"][0].update(bad)))
+
+
+def test_demo_partners_get_sensible_coordination_values() -> None:
+    """keys add_partner's demo values: the social team coordinates the most, GP and BRP never."""
+    from seinhuis.keys_cli import demo_coordination
+
+    team = demo_coordination(PartnerType.SOCIAAL_TEAM, "team")
+    assert team["can_coordinate"] and team["capacity"] == 50 and team["contact_point"]
+    for kind in (PartnerType.GGD, PartnerType.SCHOOL, PartnerType.WONINGCORPORATIE):
+        assert demo_coordination(kind, "x")["capacity"] == 10
+    for kind in (PartnerType.HUISARTS, PartnerType.BRP):
+        assert demo_coordination(kind, "x")["can_coordinate"] is False
+    doc = document()
+    doc["partners"][0].update(demo_coordination(PartnerType.GGD, "ggd-demo"))
+    assert from_dict(doc).partner("ggd-demo") is not None

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
 
-from hub.domain import NotificationKind, Received
+from hub.domain import CaseNotice, InvolvedContact, NotificationKind, Received, ReceivedSignal
+from hub.judgement.model import Case, CaseStatus, Facts
+from hub.judgement.model import Outcome as CaseOutcome
 from hub.store import HubStore, MemoryHubStore, Outcome, SqlHubStore
+from hub.store.base import CaseWrite, HouseholdState, NewNotice, case_id_bytes
 from hub.store.tables import HubModel
 from seinhuis.errors import NotFound
-from seinhuis.vocabulary import SignalType, WithdrawReason
-from tests.hub.builders import NOW, received_arrears, received_fact, received_signal
+from seinhuis.vocabulary import LifeDomain, PartnerType, SignalType, WithdrawReason
+from tests.hub.builders import (
+    NOW,
+    pseudonym,
+    received_arrears,
+    received_fact,
+    received_signal,
+)
 
 #: Hook: set SEINHUIS_TEST_POSTGRES_URL (postgresql+psycopg://...) to add a PostgreSQL run.
 POSTGRES_URL = os.environ.get("SEINHUIS_TEST_POSTGRES_URL", "")
@@ -202,3 +213,153 @@ def test_sqlite_batch_survives_reopening(tmp_path: Path) -> None:
     assert {s.received.id for s in second.list_signals()} == {i.id for i in items}
     assert second.add_batch(items[:1]) == [Outcome.ALREADY_EXISTS]
     second.close()
+
+
+# Cases: judge_household reads and writes one household under its lock.
+
+
+def _at(signal: Received, *, address: bytes, person: bytes | None) -> Received:
+    assert isinstance(signal, ReceivedSignal)
+    inner = dataclasses.replace(signal.signal, address_pseudonym=address, person_pseudonym=person)
+    return dataclasses.replace(signal, signal=inner)
+
+
+def _case(household: bytes, signal_ids: frozenset[bytes], **changes: Any) -> Case:
+    case = Case(
+        id="C-" + household.hex()[:20],
+        household=household,
+        status=CaseStatus.ASSIGNED,
+        opened_on=NOW.date(),
+        signal_ids=signal_ids,
+        involved=frozenset({"ggd-a"}),
+        summary=Facts(signals=len(signal_ids), partners=1, life_domains=1),
+        life_domains=frozenset({LifeDomain.ZORGEN}),
+        regiehouder="team-noord",
+        regie_rule="domain_weight",
+        deadline=NOW.date() + dt.timedelta(days=7),
+    )
+    return dataclasses.replace(case, **changes)
+
+
+def _notice(case_id: bytes, partner_id: str) -> NewNotice:
+    return NewNotice(
+        partner_id=partner_id,
+        kind=NotificationKind.CASE_NOTICE,
+        notice=CaseNotice(
+            kind="CASE_OPENED",
+            case_id=case_id,
+            status="ASSIGNED",
+            signal_ids=(b"\x01" * 16,),
+            regiehouder_contact="Sociaal team Noord, 0800-1234",
+            deadline=NOW.date(),
+            involved=(InvolvedContact(PartnerType.SCHOOL, "School De Linde", (LifeDomain.LEREN,)),),
+        ),
+    )
+
+
+def test_household_signals_finds_by_address_or_person_only(store: HubStore) -> None:
+    """Signals at one of the addresses or of one of the persons; others are not returned."""
+    home, person, elsewhere = pseudonym(), pseudonym(), pseudonym()
+    at_home = _at(received_signal(), address=home, person=None)
+    moved = _at(received_signal(at=NOW + dt.timedelta(seconds=1)), address=elsewhere, person=person)
+    other = _at(received_signal(), address=elsewhere, person=pseudonym())
+    store.add_batch([at_home, moved, other])
+    found = store.household_signals([home], [person])
+    assert [s.received.id for s in found] == [at_home.id, moved.id]
+    assert store.household_signals([], []) == []
+
+
+def test_judge_household_writes_case_outreach_and_notices_in_one_go(store: HubStore) -> None:
+    """decide sees the household's state; its case, outreach ids and notices are stored."""
+    home = pseudonym()
+    signal = _at(received_signal(), address=home, person=None)
+    store.add_batch([signal])
+    seen: list[HouseholdState] = []
+    case = _case(home, frozenset({signal.id}))
+    cid = case_id_bytes(case.id)
+
+    def decide(state: HouseholdState) -> CaseWrite:
+        seen.append(state)
+        return CaseWrite(
+            case=case,
+            outreach_add=(signal.id,),
+            outreach_rule="wgs",
+            notices=(_notice(cid, "ggd-a"), _notice(cid, "team-noord")),
+        )
+
+    appended = store.judge_household(home, [home], [], decide, NOW)
+    assert seen[0].case is None and [s.received.id for s in seen[0].signals] == [signal.id]
+    assert [(n.partner_id, n.cursor, n.ref_id) for n in appended] == [
+        ("ggd-a", 1, cid),
+        ("team-noord", 1, cid),
+    ]
+    assert store.notifications_after("team-noord", 0) == [appended[1]]
+    assert store.get_case(cid) == case
+    assert store.case_signal_ids(cid) == {signal.id}
+    assert store.open_cases_by_regiehouder() == {"team-noord": 1}
+
+    def again(state: HouseholdState) -> CaseWrite:
+        seen.append(state)
+        closed = dataclasses.replace(
+            case,
+            status=CaseStatus.CLOSED,
+            signal_ids=frozenset(),
+            outcome=CaseOutcome.UNJUSTIFIED,
+            closed_on=NOW.date(),
+        )
+        return CaseWrite(case=closed, outreach_remove=(signal.id,))
+
+    store.judge_household(home, [home], [], again, NOW + dt.timedelta(hours=1))
+    assert seen[1].case == case and seen[1].on_outreach == {signal.id}
+    stored = store.get_case(cid)
+    assert stored is not None and stored.status is CaseStatus.CLOSED
+    assert store.case_signal_ids(cid) == frozenset()
+    assert store.open_cases_by_regiehouder() == {}
+    [summary] = store.list_cases()
+    assert (summary.id, summary.status, summary.outcome, summary.signals) == (
+        cid,
+        "CLOSED",
+        "UNJUSTIFIED",
+        0,
+    )
+    assert store.judge_household(home, [home], [], lambda s: CaseWrite(), NOW) == []
+
+
+def test_the_latest_case_is_read_and_due_cases_are_listed(store: HubStore) -> None:
+    """A household's newest case is the one decide sees; due open cases are found by date."""
+    home, other = pseudonym(), pseudonym()
+    first = _case(home, frozenset(), deadline=NOW.date() + dt.timedelta(days=1))
+    second = dataclasses.replace(_case(home, frozenset()), id="C-second")
+    later = _case(other, frozenset(), deadline=NOW.date() + dt.timedelta(days=30))
+    for household, case in ((home, first), (home, second), (other, later)):
+        store.judge_household(household, [household], [], lambda s, c=case: CaseWrite(case=c), NOW)
+    states: list[HouseholdState] = []
+    store.judge_household(home, [home], [], lambda s: states.append(s) or CaseWrite(), NOW)
+    assert states[0].case == second
+    assert store.open_case_households(NOW.date() + dt.timedelta(days=1)) == [home]
+    assert sorted(store.open_case_households(NOW.date() + dt.timedelta(days=30))) == sorted(
+        [home, other]
+    )
+    assert [c.ref for c in store.list_cases()][-1] == later.id
+
+
+def test_concurrent_judgements_of_one_household_do_not_interleave(store: HubStore) -> None:
+    """Each decide sees the previous one's write: one case, whatever the arrival order."""
+    home = pseudonym()
+    opened: list[int] = []
+
+    def decide(state: HouseholdState) -> CaseWrite:
+        if state.case is not None:
+            return CaseWrite()
+        opened.append(1)
+        return CaseWrite(case=_case(home, frozenset()))
+
+    threads = [
+        threading.Thread(target=store.judge_household, args=(home, [home], [], decide, NOW))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(opened) == 1 and len(store.list_cases()) == 1

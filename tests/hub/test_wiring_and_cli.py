@@ -155,3 +155,19 @@ def test_acknowledged_signals_survive_sigkill_and_sigterm_stops_cleanly(
     assert process.stderr is not None
     with process.stderr:
         assert b'"service.stopping"' in process.stderr.read()
+
+
+def test_cases_lists_the_judges_cases_without_identities(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An urgent signal opens a case on the judge's thread; `cases` lists it, no pseudonym."""
+    payload = ggd_signal_pb()
+    envelope = seal(hub.keys("ggd-a"), hub.sealing_key, payload)
+    hub.intake("ggd-a").Submit(intake_pb2.SubmitRequest(envelope=envelope))
+    assert hub.service.judge is not None
+    hub.service.judge.flush()
+    assert run_cli(["cases", "--config", str(hub.config_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "OPEN" in listing and "C-" in listing
+    for pseudonym in (payload.subject.person_pseudonym, payload.subject.address_pseudonym):
+        assert pseudonym.hex()[:8] not in listing

@@ -80,7 +80,13 @@ def test_withdrawals_that_are_not_allowed_change_nothing(
 def _take(
     responses: Iterator[feed_pb2.SubscribeResponse], n: int
 ) -> list[feed_pb2.SubscribeResponse]:
-    return [next(responses) for _ in range(n)]
+    """The next n withdrawal notifications; the judge's case notices in between are skipped."""
+    out: list[feed_pb2.SubscribeResponse] = []
+    while len(out) < n:
+        response = next(responses)
+        if response.WhichOneof("notification") == "signal_withdrawn":
+            out.append(response)
+    return out
 
 
 def test_the_feed_resumes_from_a_cursor_after_a_disconnect(hub: Hub) -> None:
@@ -91,15 +97,16 @@ def test_the_feed_resumes_from_a_cursor_after_a_disconnect(hub: Hub) -> None:
     withdraw(hub, "ggd-a", ids[1], RESOLVED)
     first = hub.feed("ggd-a").Subscribe(feed_pb2.SubscribeRequest(after_cursor=0))
     got = _take(first, 2)
-    assert [(n.cursor, n.signal_withdrawn.id, n.signal_withdrawn.reason) for n in got] == [
-        (1, ids[0], UNJUSTIFIED),
-        (2, ids[1], RESOLVED),
+    assert [(n.signal_withdrawn.id, n.signal_withdrawn.reason) for n in got] == [
+        (ids[0], UNJUSTIFIED),
+        (ids[1], RESOLVED),
     ]
+    assert 0 < got[0].cursor < got[1].cursor
     first.cancel()
     withdraw(hub, "ggd-a", ids[2], UNJUSTIFIED)
     resumed = hub.feed("ggd-a").Subscribe(feed_pb2.SubscribeRequest(after_cursor=got[-1].cursor))
     (third,) = _take(resumed, 1)
-    assert (third.cursor, third.signal_withdrawn.id) == (3, ids[2])
+    assert third.signal_withdrawn.id == ids[2] and third.cursor > got[-1].cursor
     assert third.created_at.seconds > 0
     resumed.cancel()
 

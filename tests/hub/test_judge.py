@@ -1,0 +1,246 @@
+"""The hub's judge: households touched by intake are judged in one transaction under their lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.domain import (
+    Arrears,
+    NotificationKind,
+    ReceivedSignal,
+    Signal,
+)
+from hub.judge import Judge, Touched, touched_by
+from hub.judgement import policy
+from hub.judgement.model import CaseStatus, EscalationLevel
+from hub.registry import Partner, Registry
+from hub.store import HubStore, MemoryHubStore, SqlHubStore
+from seinhuis.vocabulary import (
+    LegalBasis,
+    LifeDomain,
+    PartnerType,
+    SignalType,
+    Urgency,
+    WithdrawReason,
+)
+from tests.hub.builders import new_id, pseudonym
+
+MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+POLICIES = policy.load()
+
+
+def _partner(pid: str, ptype: PartnerType, contact: str, capacity: int | None) -> Partner:
+    return Partner(
+        id=pid,
+        type=ptype,
+        certificate_cn=pid,
+        keys=(),
+        contact_point=contact,
+        can_coordinate=capacity is not None,
+        capacity=capacity or 0,
+    )
+
+
+REGISTRY = Registry(
+    hub_id="hub",
+    partners={
+        p.id: p
+        for p in (
+            _partner("team-noord", PartnerType.SOCIAAL_TEAM, "Sociaal team Noord, 0800-1234", 50),
+            _partner("school-a", PartnerType.SCHOOL, "School De Linde, zorgcoordinator", 10),
+            _partner("huisarts-a", PartnerType.HUISARTS, "Huisartsenpraktijk Oost", None),
+            _partner("woco-a", PartnerType.WONINGCORPORATIE, "Woonstede, team incasso", 10),
+            _partner("ggd-a", PartnerType.GGD, "GGD meldpunt", 10),
+        )
+    },
+)
+
+KINDS = {
+    "school-a": (PartnerType.SCHOOL, SignalType.SCHOOLVERZUIM, LifeDomain.LEREN),
+    "huisarts-a": (
+        PartnerType.HUISARTS,
+        SignalType.ZORGSIGNAAL_HUISARTS,
+        LifeDomain.ZORGEN,
+    ),
+    "woco-a": (PartnerType.WONINGCORPORATIE, SignalType.HUURACHTERSTAND, LifeDomain.RONDKOMEN),
+    "ggd-a": (PartnerType.GGD, SignalType.ZORGWEKKEND_GEDRAG, LifeDomain.ZORGEN),
+}
+BASIS = {
+    SignalType.SCHOOLVERZUIM: LegalBasis.JEUGDWET_VERWIJSINDEX,
+    SignalType.ZORGSIGNAAL_HUISARTS: LegalBasis.TOESTEMMING,
+    SignalType.HUURACHTERSTAND: LegalBasis.WGS_VROEGSIGNALERING,
+    SignalType.ZORGWEKKEND_GEDRAG: LegalBasis.TOESTEMMING,
+}
+
+
+def signal(partner_id: str, address: bytes, person: bytes | None) -> ReceivedSignal:
+    ptype, stype, domain = KINDS[partner_id]
+    arrears = Arrears(120000, 3, True, True) if stype is SignalType.HUURACHTERSTAND else None
+    return ReceivedSignal(
+        id=new_id(),
+        partner_id=partner_id,
+        partner_type=ptype,
+        received_at=MONDAY,
+        signal=Signal(
+            signal_type=stype,
+            life_domain=domain,
+            urgency=Urgency.NORMAAL,
+            legal_basis=BASIS[stype],
+            observed_on=MONDAY.date(),
+            keep_until=MONDAY.date() + dt.timedelta(days=400),
+            person_pseudonym=person,
+            address_pseudonym=address,
+            key_version=1,
+            arrears=arrears,
+        ),
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = MONDAY
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubStore]:
+    backend: HubStore = (
+        MemoryHubStore() if request.param == "memory" else SqlHubStore(f"sqlite:///{tmp_path}/h.db")
+    )
+    yield backend
+    backend.close()
+
+
+def arrive(store: HubStore, judge: Judge, *items: ReceivedSignal) -> None:
+    store.add_batch(list(items))
+    judge.judge(touched_by(items))
+
+
+def test_one_household_four_partners_gives_one_case_one_regiehouder(store: HubStore) -> None:
+    """Two school signals (two children), a GP's and a landlord's: one case, one regiehouder;
+    each involved partner learns its own signals, the regiehouder and the deadline; nobody but
+    the GP learns of the GP."""
+    clock = Clock()
+    judge = Judge(store, REGISTRY, POLICIES, clock=clock)
+    home, child1, child2, parent = pseudonym(), pseudonym(), pseudonym(), pseudonym()
+    signals = [
+        signal("school-a", home, child1),
+        signal("school-a", home, child2),
+        signal("huisarts-a", home, parent),
+        signal("woco-a", home, None),
+    ]
+    for s in signals:
+        arrive(store, judge, s)
+    [summary] = store.list_cases()
+    case = store.get_case(summary.id)
+    assert case is not None and case.regiehouder is not None
+    assert store.case_signal_ids(summary.id) == {s.id for s in signals}
+    contact = REGISTRY.partners[case.regiehouder].contact_point
+    for pid in ("school-a", "huisarts-a", "woco-a"):
+        notices = [n for n in store.notifications_after(pid, 0) if n.case is not None]
+        assert notices, pid
+        last = notices[-1].case
+        assert last is not None and last.case_id == summary.id
+        assert last.regiehouder_contact == contact and last.deadline == case.deadline
+        own = {s.id for s in signals if s.partner_id == pid}
+        assert set(last.signal_ids) == own
+    for pid in REGISTRY.partners:
+        for n in store.notifications_after(pid, 0):
+            assert n.case is not None
+            assert all(i.partner_type is not PartnerType.HUISARTS for i in n.case.involved)
+    briefings = [
+        n
+        for n in store.notifications_after(case.regiehouder, 0)
+        if n.kind is NotificationKind.REGIEHOUDER_BRIEFING
+    ]
+    assert briefings and briefings[-1].case is not None
+    assert briefings[-1].case.involved  # the other disclosable partners
+
+
+def test_existing_regiehouder_is_kept_and_withdrawal_rejudges(store: HubStore) -> None:
+    """A new signal joins the case under the same regiehouder; an unjustified withdrawal is
+    erased and the case re-judged without it."""
+    clock = Clock()
+    judge = Judge(store, REGISTRY, POLICIES, clock=clock)
+    home, child = pseudonym(), pseudonym()
+    school, woco = signal("school-a", home, child), signal("woco-a", home, None)
+    arrive(store, judge, school, woco)
+    [summary] = store.list_cases()
+    first = store.get_case(summary.id)
+    assert first is not None and first.regiehouder is not None
+    clock.now += dt.timedelta(hours=2)
+    ggd = signal("ggd-a", home, child)
+    arrive(store, judge, ggd)
+    later = store.get_case(summary.id)
+    assert later is not None and later.regiehouder == first.regiehouder
+    assert ggd.id in store.case_signal_ids(summary.id)
+    stored = store.get_signal(woco.id)
+    assert stored is not None
+    store.withdraw("woco-a", woco.id, WithdrawReason.UNJUSTIFIED, clock())
+    judge.judge(touched_by([stored.received]))
+    assert store.get_signal(woco.id) is None
+    assert woco.id not in store.case_signal_ids(summary.id)
+    left = {s.received.id for s in store.household_signals([home], [child])}
+    assert left == {school.id, ggd.id}
+
+
+def test_concurrent_arrivals_for_one_household_give_one_case(store: HubStore) -> None:
+    """Judged on many threads at once, one household still gets one case and one regiehouder."""
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock())
+    home = pseudonym()
+    signals = [signal("school-a", home, pseudonym()) for _ in range(3)]
+    signals += [signal("woco-a", home, None), signal("ggd-a", home, pseudonym())]
+    store.add_batch(signals)
+    threads = [
+        threading.Thread(target=judge.judge, args=([Touched(home, s.signal.person_pseudonym)],))
+        for s in signals
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.list_cases()) == 1
+
+
+def test_the_worker_judges_after_submit_and_flush(store: HubStore) -> None:
+    """submit returns at once; the worker thread judges; flush waits for it."""
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock(), check_interval_s=0.05)
+    judge.start()
+    try:
+        home = pseudonym()
+        items = [signal("school-a", home, pseudonym()), signal("woco-a", home, None)]
+        store.add_batch(items)
+        judge.submit(touched_by(items))
+        judge.flush()
+        assert len(store.list_cases()) == 1
+    finally:
+        judge.stop()
+
+
+def test_a_stalled_case_escalates_on_its_deadline() -> None:
+    """Nobody took the case up by its deadline: the periodic check escalates it."""
+    store = MemoryHubStore()
+    clock = Clock()
+    judge = Judge(store, REGISTRY, POLICIES, clock=clock)
+    home = pseudonym()
+    arrive(store, judge, signal("school-a", home, pseudonym()), signal("woco-a", home, None))
+    [summary] = store.list_cases()
+    case = store.get_case(summary.id)
+    assert case is not None and case.deadline is not None
+    assert case.escalation is EscalationLevel.NONE
+    judge.check_deadlines()
+    assert store.get_case(summary.id) == case  # not due yet
+    clock.now = dt.datetime.combine(case.deadline + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC)
+    judge.check_deadlines()
+    escalated = store.get_case(summary.id)
+    assert escalated is not None and escalated.escalation is EscalationLevel.PROCESREGISSEUR
+    assert escalated.status is CaseStatus.ESCALATED
+    assert escalated.regiehouder == case.regiehouder
