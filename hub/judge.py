@@ -255,6 +255,10 @@ class Judge:
             outcome.append(decision)
             return to_write(decision, state.case, view)
 
+        # A first look without the lock: when nothing would be written, no lock is taken. A
+        # signal committed after this snapshot is queued after its commit and judged then.
+        if _is_empty(decide(self._store.household_state(key, addresses, persons))):
+            return
         self._store.judge_household(key, addresses, persons, decide, at)
         if outcome and outcome[0].actions:
             decision = outcome[0]
@@ -341,6 +345,15 @@ def to_write(decision: Decision, before: Case | None, view: RegistryView) -> Cas
         outreach_rule=rule,
         outreach_remove=remove,
         notices=tuple(notices),
+    )
+
+
+def _is_empty(write: CaseWrite) -> bool:
+    return (
+        write.case is None
+        and not write.outreach_add
+        and not write.outreach_remove
+        and not write.notices
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 
 from node import serde
-from node.inbox import KIND_SIGNAL_EXPIRED, KIND_SIGNAL_WITHDRAWN, Inbox
+from node.inbox import CASE_KINDS, KIND_SIGNAL_EXPIRED, KIND_SIGNAL_WITHDRAWN, Inbox
 from node.model import Notification
 from node.outbox import Outbox, PendingMessage, Result
 from seinhuis import logs
@@ -315,6 +315,11 @@ class FeedFollower:
     def handle(self, response: feed_pb2.SubscribeResponse) -> None:
         """Store one notification and advance the cursor."""
         which: str = response.WhichOneof("notification") or "unknown"
+        if which in CASE_KINDS:
+            # Case notices keep their content, so the inbox can map them to our references.
+            if self._inbox.store_response(response):
+                log.info("node.feed_notification", cursor=int(response.cursor), kind=which)
+            return
         reason = None
         if which == KIND_SIGNAL_WITHDRAWN:
             message_id = bytes(response.signal_withdrawn.id)

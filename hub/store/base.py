@@ -165,6 +165,13 @@ class HubStore(ABC):
         """
 
     @abstractmethod
+    def household_state(
+        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> HouseholdState:
+        """What judge_household would read, without taking the lock: a snapshot to decide
+        cheaply whether anything needs writing at all."""
+
+    @abstractmethod
     def judge_household(
         self,
         household: bytes,

@@ -182,6 +182,31 @@ class MemoryHubStore(HubStore):
             ]
         return sorted(found, key=lambda s: (s.received.received_at, s.received.id))
 
+    def household_state(
+        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> HouseholdState:
+        with self._lock:
+            return self._state(household, set(addresses), set(persons))
+
+    def _state(self, household: bytes, addr: set[bytes], pers: set[bytes]) -> HouseholdState:
+        signals = tuple(
+            sorted(
+                (
+                    s
+                    for s in self._signals.values()
+                    if s.received.signal.address_pseudonym in addr
+                    or s.received.signal.person_pseudonym in pers
+                ),
+                key=lambda s: (s.received.received_at, s.received.id),
+            )
+        )
+        latest = self._latest_case(household)
+        return HouseholdState(
+            case=latest.case if latest is not None else None,
+            signals=signals,
+            on_outreach=frozenset(sid for sid, (h, _) in self._outreach.items() if h == household),
+        )
+
     def judge_household(
         self,
         household: bytes,
@@ -192,26 +217,7 @@ class MemoryHubStore(HubStore):
     ) -> list[Notification]:
         with self._lock:
             # One lock for the whole store: every household is serialized, which is stronger.
-            addr, pers = set(addresses), set(persons)
-            signals = tuple(
-                sorted(
-                    (
-                        s
-                        for s in self._signals.values()
-                        if s.received.signal.address_pseudonym in addr
-                        or s.received.signal.person_pseudonym in pers
-                    ),
-                    key=lambda s: (s.received.received_at, s.received.id),
-                )
-            )
-            latest = self._latest_case(household)
-            state = HouseholdState(
-                case=latest.case if latest is not None else None,
-                signals=signals,
-                on_outreach=frozenset(
-                    sid for sid, (h, _) in self._outreach.items() if h == household
-                ),
-            )
+            state = self._state(household, set(addresses), set(persons))
             write = decide(state)
             if write.case is not None:
                 if write.case.household != household:

@@ -302,6 +302,12 @@ class SqlHubStore(HubStore):
         with self._engine.connect() as conn:
             return _household_signals(conn, addresses, persons)
 
+    def household_state(
+        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> HouseholdState:
+        with self._engine.connect() as conn:
+            return _state(conn, household, addresses, persons)
+
     def judge_household(
         self,
         household: bytes,
@@ -331,25 +337,7 @@ class SqlHubStore(HubStore):
             ).first()
             if locked is None:
                 conn.execute(insert(HOUSEHOLDS), [{"key": household}])
-            latest = conn.execute(
-                select(CASES)
-                .where(CASES.c.household == household)
-                .order_by(CASES.c.seq.desc())
-                .limit(1)
-            ).first()
-            case = (
-                rows.case_from_row(latest._mapping, _case_signals(conn, bytes(latest.id)))
-                if latest is not None
-                else None
-            )
-            outreach = conn.execute(
-                select(OUTREACH.c.signal_id).where(OUTREACH.c.household == household)
-            )
-            state = HouseholdState(
-                case=case,
-                signals=tuple(_household_signals(conn, addresses, persons)),
-                on_outreach=frozenset(bytes(r[0]) for r in outreach),
-            )
+            state = _state(conn, household, addresses, persons)
             write = decide(state)
             if write.case is not None:
                 self._write_case(conn, household, write.case, at)
@@ -522,6 +510,25 @@ def _household_signals(
                 stored = rows.stored_signal(r._mapping)
                 found[stored.received.id] = stored
     return sorted(found.values(), key=lambda s: (s.received.received_at, s.received.id))
+
+
+def _state(
+    conn: Connection, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
+) -> HouseholdState:
+    latest = conn.execute(
+        select(CASES).where(CASES.c.household == household).order_by(CASES.c.seq.desc()).limit(1)
+    ).first()
+    case = (
+        rows.case_from_row(latest._mapping, _case_signals(conn, bytes(latest.id)))
+        if latest is not None
+        else None
+    )
+    outreach = conn.execute(select(OUTREACH.c.signal_id).where(OUTREACH.c.household == household))
+    return HouseholdState(
+        case=case,
+        signals=tuple(_household_signals(conn, addresses, persons)),
+        on_outreach=frozenset(bytes(r[0]) for r in outreach),
+    )
 
 
 def _case_signals(conn: Connection, case_id: bytes) -> frozenset[bytes]:

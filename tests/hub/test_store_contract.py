@@ -363,3 +363,21 @@ def test_concurrent_judgements_of_one_household_do_not_interleave(store: HubStor
     for t in threads:
         t.join()
     assert len(opened) == 1 and len(store.list_cases()) == 1
+
+
+def test_household_state_is_what_judge_household_reads(store: HubStore) -> None:
+    """The unlocked snapshot equals the state decide is given under the lock."""
+    home = pseudonym()
+    signal = _at(received_signal(), address=home, person=None)
+    store.add_batch([signal])
+    case = _case(home, frozenset({signal.id}))
+    store.judge_household(home, [home], [], lambda s: CaseWrite(case=case), NOW)
+    seen: list[HouseholdState] = []
+
+    def record(state: HouseholdState) -> CaseWrite:
+        seen.append(state)
+        return CaseWrite()
+
+    store.judge_household(home, [home], [], record, NOW)
+    assert store.household_state(home, [home], []) == seen[0]
+    assert seen[0].case == case
