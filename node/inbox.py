@@ -140,7 +140,8 @@ def describe(view: CaseView) -> str:
     if view.kind == KIND_REGIEHOUDER_BRIEFING:
         parts.append("U bent regiehouder van een casus")
         if view.references:
-            parts.append(f"uw signaal {refs} maakt er deel van uit")
+            noun = "uw signaal" if len(view.references) == 1 else "uw signalen"
+            parts.append(f"{noun} {refs} {verb} er deel van uit")
         for i in view.involved:
             parts.append(f"betrokken: {i.contact_point} ({', '.join(i.life_domains).lower()})")
     elif view.references:

@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import grpc
@@ -94,6 +95,7 @@ def run(
         ids = _feed(scenario, partners, nodes)
         _wait_delivered(nodes, ids)
         _show_hub(layout)
+        _show_cases(layout, partners)
         if inspect is not None:
             inspect(layout, pseudonym.port)
         if keep_running:
@@ -107,6 +109,59 @@ def run(
         launcher.stop_all()
     console.print("All services stopped.")
     return 0
+
+
+def _show_cases(layout: Layout, partners: list[PartnerSpec]) -> None:
+    """The cases the hub's judge opened, and what each partner's inbox shows of them."""
+    from hub import config as hub_config
+    from node import config as node_config
+    from node.inbox import Inbox, describe
+
+    config = hub_config.load(layout.hub_dir / "hub.toml")
+    # The judge works after acknowledging and the feed then reaches the nodes: give them a moment.
+    deadline = time.monotonic() + 30
+    cases: list[Any] = []
+    views: dict[str, list[Any]] = {}
+    while time.monotonic() < deadline:
+        store = open_store(config.database_url)
+        try:
+            cases = store.list_cases()
+        finally:
+            store.close()
+        views = {}
+        for p in partners:
+            inbox = Inbox(node_config.load(layout.node_dir(p.id) / "node.toml").database)
+            try:
+                views[p.id] = inbox.cases()
+            finally:
+                inbox.close()
+        if cases and all(
+            any(v.regiehouder for v in views.get(pid, [])) for pid in _involved(cases, views)
+        ):
+            break
+        time.sleep(0.5)
+    table = Table(title="Cases at the hub (no identities)")
+    for col in ("case", "status", "regiehouder", "deadline", "escalation", "signals"):
+        table.add_column(col)
+    for c in cases:
+        table.add_row(
+            c.ref,
+            c.status,
+            c.regiehouder or "-",
+            c.deadline.isoformat() if c.deadline else "-",
+            str(c.escalation),
+            str(c.signals),
+        )
+    console.print(table)
+    for pid, partner_views in views.items():
+        if partner_views:
+            console.print(f"[bold]Inbox of {pid}[/]")
+            for view in partner_views:
+                console.print(f"  {describe(view)}")
+
+
+def _involved(cases: list[Any], views: dict[str, list[Any]]) -> list[str]:
+    return [pid for pid, v in views.items() if v]
 
 
 def _write_institutions(layout: Layout, scenario: Scenario, brp: PartnerSpec, port: int) -> None:
