@@ -14,8 +14,8 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import grpc
 from rich.console import Console
