@@ -173,10 +173,14 @@ class Judge:
             return
         population = population_of(self._store)
         institutions = self._institutions()
+        # Coordinators' loads once per batch: within a batch a load may lag by the cases the
+        # batch itself opens, which capacity checks tolerate.
+        view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
         done: set[bytes] = set()
         for t in dict.fromkeys(touched):
             people = {t.person} if t.person is not None else set()
             addresses, persons = self._neighbourhood({t.address}, people, population)
+            # Again with everyone found there: their other signals show where they live now.
             facts = _facts(self._store.household_signals(addresses, persons))
             where = households.current_addresses(facts, population)
             address = where.get(t.person, t.address) if t.person is not None else t.address
@@ -184,7 +188,7 @@ class Judge:
             if key in done:
                 continue
             done.add(key)
-            self._judge_key(key, addresses, persons, population, institutions)
+            self._judge_key(key, addresses, persons, population, institutions, view)
 
     def check_deadlines(self) -> None:
         """Re-judge every household whose open case is past a deadline (escalation by time)."""
@@ -195,9 +199,10 @@ class Judge:
             return
         population = population_of(self._store)
         institutions = self._institutions()
+        view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
         for key in due:
             addresses, persons = self._neighbourhood({key}, {key}, population)
-            self._judge_key(key, addresses, persons, population, institutions)
+            self._judge_key(key, addresses, persons, population, institutions, view)
 
     def _neighbourhood(
         self, addresses: set[bytes], persons: set[bytes], population: households.Population
@@ -221,10 +226,10 @@ class Judge:
         persons: frozenset[bytes],
         population: households.Population,
         institutions: frozenset[bytes],
+        view: RegistryView,
     ) -> None:
         at = self._clock()
         today = at.date()
-        view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
         outcome: list[Decision] = []
 
         def decide(state: HouseholdState) -> CaseWrite:
