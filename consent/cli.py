@@ -1,4 +1,4 @@
-"""`seinhuis consent ...`: serve the registry, and make its receipt signing key."""
+"""`seinhuis consent ...`: serve the registry (and its portal), make keys, run the dev provider."""
 
 from __future__ import annotations
 
@@ -30,12 +30,35 @@ def register(parser: argparse.ArgumentParser) -> None:
     init.add_argument("--force", action="store_true", help="replace an existing key")
     init.set_defaults(func=_init_keys)
 
+    dev = sub.add_parser(
+        "init-dev",
+        help="lay out the consent service, its portal and the development login provider",
+    )
+    dev.add_argument("directory", type=Path, metavar="DIR")
+    dev.add_argument("--ca", required=True, type=Path, help="the development CA's folder")
+    dev.add_argument("--pseudonym", default="127.0.0.1:50052", metavar="HOST:PORT")
+    dev.add_argument("--portal-port", type=int, default=8443)
+    dev.add_argument("--oidc-port", type=int, default=8444)
+    dev.add_argument("--force", action="store_true", help="replace an existing setup")
+    dev.set_defaults(func=_init_dev)
 
-def _serve(args: argparse.Namespace) -> int:
-    from consent import config, wiring  # the server stack only for this command
+    review = sub.add_parser(
+        "objections", help="the operators' review list: residents' open objections to signals"
+    )
+    review.add_argument("--config", required=True, type=Path, metavar="FILE")
+    review.set_defaults(func=_objections)
 
-    logs.configure("consent")
-    service = wiring.build(config.load(args.config))
+    oidc = sub.add_parser(
+        "dev-oidc", help="the development login provider (Ontwikkel-inlogdienst, geen DigiD)"
+    )
+    oidc_sub = oidc.add_subparsers(dest="oidc_command", required=True, metavar="COMMAND")
+    oidc_serve = oidc_sub.add_parser("serve", help="run the development login provider")
+    oidc_serve.add_argument("--config", required=True, type=Path, metavar="FILE")
+    oidc_serve.set_defaults(func=_serve_dev_oidc)
+
+
+def _until_signalled() -> None:
+    """Block until SIGTERM or SIGINT."""
     stopping = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -43,9 +66,76 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.start()
     stopping.wait()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from consent import config, wiring  # the server stack only for this command
+
+    logs.configure("consent")
+    service = wiring.build(config.load(args.config))
+    service.start()
+    _until_signalled()
     service.stop(args.grace)
+    return 0
+
+
+def _serve_dev_oidc(args: argparse.Namespace) -> int:
+    from consent.portal.dev_oidc import app, config
+
+    logs.configure("dev-oidc")
+    service = app.build(config.load(args.config))
+    service.start()
+    _until_signalled()
+    service.stop()
+    return 0
+
+
+def _objections(args: argparse.Namespace) -> int:
+    """Print the open objections, oldest first; people appear by nothing but the signal's id."""
+    from consent import config
+    from consent.portal.store import PortalStore
+
+    store = PortalStore(config.load(args.config).database_url)
+    try:
+        found = store.open_objections()
+    finally:
+        store.close()
+    for o in found:
+        print(
+            f"{o.created_at:%Y-%m-%d %H:%M}Z  {o.id.hex()}  signal {o.signal_reference}  "
+            f"{o.signal_type.value} from {o.partner_type.value} ({o.legal_basis.value})  "
+            f"reason {o.reason.value}, by the {o.made_by.value.lower()}"
+        )
+    print(f"{len(found)} open objection(s)")
+    return 0
+
+
+def _init_dev(args: argparse.Namespace) -> int:
+    from consent.portal.devsetup import DevSetup
+    from seinhuis.crypto.pki import DevCA
+
+    setup = DevSetup(args.directory)
+    if setup.consent_config.exists() and not args.force:
+        raise ConfigError(f"{setup.consent_config}: exists; pass --force to replace the setup")
+    try:
+        ca = DevCA.load(args.ca)
+    except OSError as exc:
+        raise ConfigError(f"{args.ca}: no development CA here ({exc.strerror})") from exc
+    setup.consent_dir.mkdir(parents=True, exist_ok=True)
+    setup.oidc_dir.mkdir(parents=True, exist_ok=True)
+    setup.create_keys(ca)
+    setup.write_oidc_config(f"127.0.0.1:{args.oidc_port}")
+    setup.write_consent_config(
+        issuer=f"https://127.0.0.1:{args.oidc_port}",
+        pseudonym_target=args.pseudonym,
+        portal_listen=f"127.0.0.1:{args.portal_port}",
+    )
+    print(
+        f"development login provider  seinhuis consent dev-oidc serve --config {setup.oidc_config}"
+    )
+    print(f"consent service and portal  seinhuis consent serve --config {setup.consent_config}")
+    print(f"then open                   https://127.0.0.1:{args.portal_port}/")
     return 0
 
 

@@ -14,6 +14,28 @@ ca_cert = "../ca/ca.crt"
 cert = "tls.crt"
 key = "tls.key"
 ```
+To serve the resident portal (consent.portal) from the same process, add:
+```toml
+[consent.portal]
+listen = "127.0.0.1:8443"          # host:port; port 0 binds a free port
+port_file = "portal.port"          # optional: the bound port is written here after start
+public_url = ""                    # optional: https://host[:port] residents use; empty: the
+                                   # address they reached, on loopback names only
+session_secret_file = "portal-session.key"  # `seinhuis consent init-dev` makes it
+session_idle_minutes = 15          # logged out after this long without a request, 1..120
+[consent.portal.tls]               # HTTPS certificate and, towards the pseudonymisation
+ca_cert = "../ca/ca.crt"           # service, the client certificate; its common name must
+cert = "portal/tls.crt"            # be one of consent.portal_ids
+key = "portal/tls.key"
+[consent.portal.oidc]              # the OpenID Connect provider (a DigiD broker)
+issuer = "https://127.0.0.1:8444"  # exactly as the provider's ID tokens name it
+client_id = "seinhuis-portaal"
+client_secret_file = "portal-oidc-client.secret"
+ca_cert = "../ca/ca.crt"           # trust for the provider's HTTPS; empty: the system's
+[consent.portal.pseudonym]
+target = "127.0.0.1:50052"
+server_name = "pseudonym"
+```
 Relative paths resolve against the config file's folder.
 """
 
@@ -34,6 +56,34 @@ from seinhuis.transport import TlsFiles
 
 _LISTEN = re.compile(r"^(unix:.+|\S+:\d{1,5})$")
 _MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
+_PUBLIC_URL = re.compile(r"^https://[^/\s:]+(:\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """Where the portal logs residents in: an OpenID Connect provider and our client there."""
+
+    issuer: str
+    client_id: str
+    client_secret_file: Path
+    #: Trust anchor for the provider's HTTPS; None: the system's trust store.
+    ca_cert: Path | None = None
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """The resident portal that the consent service serves over HTTPS."""
+
+    tls: TlsFiles
+    session_secret_file: Path
+    oidc: OidcConfig
+    pseudonym_target: str
+    pseudonym_server_name: str = "pseudonym"
+    listen: str = "127.0.0.1:8443"
+    port_file: Path | None = None
+    #: "https://host[:port]" residents use; "" trusts loopback host names only.
+    public_url: str = ""
+    session_idle_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -46,9 +96,11 @@ class ConsentConfig:
     portal_ids: frozenset[str] = frozenset({"portal"})
     hub_ids: frozenset[str] = frozenset({"hub"})
     watch_poll_s: float = 1.0
+    #: None: no portal.
+    portal: PortalConfig | None = None
 
 
-class _Section:
+class Section:
     """Reads one table's keys, naming the full key in every error and refusing unknown keys."""
 
     def __init__(self, data: Mapping[str, Any], prefix: str, base: Path, source: Path) -> None:
@@ -83,6 +135,16 @@ class _Section:
         value: str = self.get(key, str, "")
         return self.base / value if value else None
 
+    def tls(self, key: str = "tls") -> TlsFiles:
+        t = self.table(key)
+        tls = TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key"))
+        t.finish()
+        return tls
+
+    def table(self, key: str) -> Section:
+        """A required nested table, as a Section of its own."""
+        return Section(self.get(key, dict), f"{self.prefix}.{key}", self.base, self.source)
+
     def names(self, key: str, default: frozenset[str]) -> frozenset[str]:
         value = self.get(key, list, sorted(default))
         if not all(isinstance(v, str) and v for v in value):
@@ -110,10 +172,8 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Consen
     table = data.get("consent")
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: consent: a [consent] table is required")
-    s = _Section(table, "consent", base, source)
-    t = _Section(s.get("tls", dict), "consent.tls", base, source)
-    tls = TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key"))
-    t.finish()
+    s = Section(table, "consent", base, source)
+    tls = s.tls()
 
     listen = s.get("listen", str, ConsentConfig.listen)
     if not _LISTEN.match(listen):
@@ -134,12 +194,58 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Consen
         portal_ids=portal_ids,
         hub_ids=hub_ids,
         watch_poll_s=poll,
+        portal=_portal(s.table("portal")) if "portal" in table else None,
     )
     s.finish()
     return config
 
 
-def _database_url(url: str, base: Path, s: _Section) -> str:
+def _portal(p: Section) -> PortalConfig:
+    listen = p.get("listen", str, PortalConfig.listen)
+    if not _LISTEN.match(listen) or listen.startswith("unix:"):
+        raise p.error("listen", f"must be host:port, is {listen!r}")
+    public_url = p.get("public_url", str, "").rstrip("/")
+    if public_url and not _PUBLIC_URL.match(public_url):
+        raise p.error("public_url", "must be https://host[:port] without a path, or empty")
+    idle = p.get("session_idle_minutes", int, PortalConfig.session_idle_minutes)
+    if not 1 <= idle <= 120:
+        raise p.error("session_idle_minutes", f"must be between 1 and 120, is {idle}")
+    o = p.table("oidc")
+    issuer = o.get("issuer", str).rstrip("/")
+    if not issuer.startswith("https://"):
+        raise o.error("issuer", "must be an https:// URL")
+    client_id = o.get("client_id", str)
+    if not client_id:
+        raise o.error("client_id", "must not be empty")
+    oidc = OidcConfig(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret_file=o.path("client_secret_file"),
+        ca_cert=o.optional_path("ca_cert"),
+    )
+    o.finish()
+    ps = p.table("pseudonym")
+    target = ps.get("target", str)
+    if not _LISTEN.match(target):
+        raise ps.error("target", f"must be host:port or unix:PATH, is {target!r}")
+    server_name = ps.get("server_name", str, PortalConfig.pseudonym_server_name)
+    ps.finish()
+    config = PortalConfig(
+        tls=p.tls(),
+        session_secret_file=p.path("session_secret_file"),
+        oidc=oidc,
+        pseudonym_target=target,
+        pseudonym_server_name=server_name,
+        listen=listen,
+        port_file=p.optional_path("port_file"),
+        public_url=public_url,
+        session_idle_minutes=idle,
+    )
+    p.finish()
+    return config
+
+
+def _database_url(url: str, base: Path, s: Section) -> str:
     """Resolve a relative SQLite file path against the config folder; leave others alone."""
     if url in _MEMORY_URLS:
         return url

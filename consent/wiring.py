@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health
@@ -21,6 +22,11 @@ from consent.store.sql import SqlConsentStore
 from seinhuis import logs, transport
 from seinhuis.errors import ConfigError
 from seinhuis.v1 import consent_pb2, consent_pb2_grpc
+
+if TYPE_CHECKING:  # the portal's stack is imported only when the config has a portal
+    from consent.portal.household import HouseholdInfoSource
+    from consent.portal.identity import Pseudonymizer
+    from consent.portal.wiring import PortalService
 
 log = logs.get_logger(__name__)
 
@@ -44,6 +50,8 @@ class Service:
     servicer: ConsentServicer
     server: grpc.Server
     health: health.HealthServicer
+    #: The resident portal, when the config has one.
+    portal: PortalService | None = None
     port: int = 0
 
     def start(self) -> int:
@@ -64,9 +72,19 @@ class Service:
         listen = self.config.listen
         address = listen if listen.startswith("unix:") else f"{listen.rpartition(':')[0]}:{port}"
         log.info("service.started", address=address, role=ROLE)
+        if self.portal is not None and self.config.portal is not None:
+            try:
+                portal_port = self.portal.start()
+            except Exception:
+                self.server.stop(0)
+                raise
+            if self.config.portal.port_file is not None:
+                _write_atomically(self.config.portal.port_file, f"{portal_port}\n")
         return port
 
     def stop(self, grace: float = 2.0) -> None:
+        if self.portal is not None:
+            self.portal.stop()
         log.info("service.stopping", role=ROLE)
         self.health.enter_graceful_shutdown()
         self.servicer.shutdown()
@@ -89,8 +107,14 @@ def build(
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
     store: ConsentStore | None = None,
+    household: HouseholdInfoSource | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> Service:
-    """Everything the registry needs, from its config; nothing listens until start()."""
+    """Everything the registry (and its portal) need, from the config; nothing listens yet.
+
+    household: what the portal's Overzicht shows (default: none yet, see consent.portal.household);
+    pseudonymizer: instead of a client of the configured pseudonymisation service (tests).
+    """
     signer = receipts.Ed25519ReceiptSigner(receipts.load_signing_key(config.signing_key))
     store = store if store is not None else SqlConsentStore(config.database_url)
     registry = ConsentRegistry(store, signer, clock=clock)
@@ -100,4 +124,17 @@ def build(
     server = transport.build_server(max_workers=_WORKERS)
     consent_pb2_grpc.add_ConsentServiceServicer_to_server(servicer, server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
-    return Service(config, registry, store, servicer, server, health_servicer)
+    portal = None
+    if config.portal is not None:
+        from consent.portal import wiring as portal_wiring  # Flask and friends only when used
+
+        portal = portal_wiring.build(
+            config.portal,
+            consent=registry,
+            database_url=config.database_url,
+            portal_ids=config.portal_ids,
+            clock=clock,
+            household=household,
+            pseudonymizer=pseudonymizer,
+        )
+    return Service(config, registry, store, servicer, server, health_servicer, portal)

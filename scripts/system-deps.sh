@@ -3,6 +3,9 @@
 set -euo pipefail
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so' || need+=(libsodium23)
+# Debian's Chromium for the portal's browser tests (Playwright drives it; it never downloads one).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing system packages: ${need[*]}"
