@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from seinhuis import logs
 from seinhuis.crypto.keys import key_id
 from seinhuis.errors import ConfigError, SeinhuisError
+from seinhuis.lifecycle import wait_for_stop_signal
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -59,14 +57,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def _until_signalled() -> None:
     """Block until SIGTERM or SIGINT."""
-    stopping = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stopping.wait()
+    wait_for_stop_signal()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import signal
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from hub import config as config_module
 from hub import household_view, institutions
@@ -19,6 +16,7 @@ from hub.wiring import build
 from pseudonym.client import PseudonymClient
 from seinhuis import logs
 from seinhuis.errors import ConfigError
+from seinhuis.lifecycle import serve_until_signalled
 
 #: Hex digits of a pseudonym's hash shown to operators: enough to tell rows apart, no more.
 PSEUDONYM_PREFIX = 8
@@ -54,16 +52,7 @@ def serve_command(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
     logs.configure("hub")
     service = build(config)
-    stopping = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    service.start()
-    stopping.wait()
-    service.stop()
+    serve_until_signalled(service.start, service.stop)
     return 0
 
 

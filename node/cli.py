@@ -6,13 +6,11 @@ import argparse
 import datetime as dt
 import json
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -20,6 +18,7 @@ from node import importer
 from node.model import LocalAddress, LocalArrears, LocalPerson, LocalSignal
 from seinhuis import logs
 from seinhuis.errors import ConfigError, InvalidArgument
+from seinhuis.lifecycle import serve_until_signalled
 from seinhuis.vocabulary import SignalType, Urgency, WithdrawReason
 
 
@@ -131,16 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     logs.configure("node")
     service = wiring.build(config.load(args.config))
-    stopping = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    service.start()
-    stopping.wait()
-    service.stop(args.grace)
+    serve_until_signalled(service.start, lambda: service.stop(args.grace))
     return 0
 
 

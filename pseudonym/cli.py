@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from pseudonym import keyring
 from seinhuis import logs
 from seinhuis.crypto.keys import key_id
 from seinhuis.errors import SeinhuisError
+from seinhuis.lifecycle import serve_until_signalled
 from seinhuis.vocabulary import IdentifierKind
 
 
@@ -45,16 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     logs.configure("pseudonym")
     service = wiring.build(config.load(args.config))
-    stopping = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    service.start()
-    stopping.wait()
-    service.stop(args.grace)
+    serve_until_signalled(service.start, lambda: service.stop(args.grace))
     return 0
 
 

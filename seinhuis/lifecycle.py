@@ -1,0 +1,47 @@
+"""Running a service until SIGTERM or SIGINT, safely for a signal arriving at any moment."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from types import FrameType
+
+_POLL_S = 0.1
+
+
+def _install_stop_handlers() -> list[int]:
+    """Handlers that only append the signal number to the returned list.
+
+    A handler calling Event.set() deadlocks when the signal lands while the main thread holds
+    that Event's lock inside Event.wait(), which is likely when a supervisor stops a service
+    right after it started; appending to a list takes no Python-level lock.
+    """
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return received
+
+
+def _wait(received: list[int]) -> int:
+    while not received:
+        time.sleep(_POLL_S)  # a signal interrupts the sleep, so stopping is prompt
+    return received[0]
+
+
+def wait_for_stop_signal() -> int:
+    """Block until SIGTERM or SIGINT arrives; return its number."""
+    return _wait(_install_stop_handlers())
+
+
+def serve_until_signalled(start: Callable[[], object], stop: Callable[[], object]) -> None:
+    """Install the stop handlers (first, so a signal during start-up still stops cleanly),
+    start, wait for a stop signal, stop."""
+    received = _install_stop_handlers()
+    start()
+    _wait(received)
+    stop()
