@@ -32,7 +32,6 @@ from bench import net, spine
 from hub import config as hub_config
 from hub import registry as hub_registry
 from hub.intake import Intake
-from hub.ratelimit import RateLimiter
 from hub.servicer import IntakeServicer
 from hub.store import open_store
 from node.delivery import Sender
@@ -41,6 +40,7 @@ from seinhuis import catalogue as catalogue_module
 from seinhuis import logs
 from seinhuis.crypto import keys
 from seinhuis.crypto.envelope import Opener, Sealer
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.v1 import envelope_pb2, intake_pb2
 
 #: (label, function as pstats names it: (file suffix, function name)), per side.

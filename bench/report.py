@@ -28,7 +28,7 @@ class Figure:
     def ratio(self) -> float | None:
         if self.floor in (None, 0):
             return None
-        return self.value / self.floor  # type: ignore[operator]
+        return self.value / self.floor
 
 
 def render(figures: list[Figure], console: Console | None = None) -> None:

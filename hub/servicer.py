@@ -15,7 +15,6 @@ import grpc
 from hub.domain import ID_BYTES, ReceivedSignal, kind_of
 from hub.intake import Intake, Verdict
 from hub.judge import Judge, touched_by
-from hub.ratelimit import RateLimiter
 from hub.registry import Partner, Registry
 from hub.serde import notification_to_proto, withdraw_reason_from_proto
 from hub.store import HubStore, Outcome
@@ -27,6 +26,7 @@ from seinhuis.errors import (
     SeinhuisError,
     Unauthenticated,
 )
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.transport import peer_common_name
 from seinhuis.v1 import envelope_pb2, feed_pb2, feed_pb2_grpc, intake_pb2, intake_pb2_grpc
 

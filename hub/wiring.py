@@ -17,7 +17,6 @@ from hub.config import HubConfig
 from hub.intake import Intake
 from hub.judge import Judge
 from hub.judgement import policy as policy_module
-from hub.ratelimit import RateLimiter
 from hub.rekey import KeyVersionFollower
 from hub.servicer import FeedServicer, IntakeServicer
 from hub.store import HubStore, open_store
@@ -27,6 +26,7 @@ from seinhuis import logs, transport
 from seinhuis.crypto.envelope import Opener
 from seinhuis.crypto.keys import load_sealing_key
 from seinhuis.errors import ConfigError, Unavailable
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.v1 import feed_pb2, feed_pb2_grpc, intake_pb2, intake_pb2_grpc
 
 log = logs.get_logger(__name__)

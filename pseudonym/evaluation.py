@@ -10,7 +10,6 @@ from typing import Protocol
 
 from pseudonym.keyring import Keyring
 from pseudonym.model import OK, AuditRecord, Evaluation, KeyInfo, Operation
-from pseudonym.ratelimit import RateLimiter
 from pseudonym.store.base import AuditStore
 from seinhuis import logs
 from seinhuis.crypto import oprf
@@ -20,6 +19,7 @@ from seinhuis.errors import (
     ResourceExhausted,
     SeinhuisError,
 )
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.vocabulary import IdentifierKind
 
 log = logs.get_logger(__name__)
@@ -98,7 +98,7 @@ class Evaluator:
                 f"a batch holds at most {self._max_batch} elements, this one {count}"
             )
         # Tokens are taken before validation: a batch with a bad element still cost work.
-        if not self._limiter.try_take(partner, count):
+        if not self._limiter.take(partner, count):
             raise ResourceExhausted(
                 f"rate limit: at most {self._limiter.rate:g} evaluations per second per partner"
                 f" (bursts up to {self._limiter.burst})"

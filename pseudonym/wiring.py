@@ -12,12 +12,12 @@ from grpc_health.v1 import health
 from pseudonym.config import PseudonymConfig
 from pseudonym.evaluation import Evaluator
 from pseudonym.keyring import KeyringWatcher
-from pseudonym.ratelimit import RateLimiter
 from pseudonym.servicer import PseudonymServicer
 from pseudonym.store.base import AuditStore
 from pseudonym.store.sql import SqlAuditStore
 from seinhuis import logs, transport
 from seinhuis.errors import ConfigError
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.v1 import pseudonym_pb2, pseudonym_pb2_grpc
 
 log = logs.get_logger(__name__)

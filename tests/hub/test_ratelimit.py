@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.ratelimit import RateLimiter
+from seinhuis.ratelimit import RateLimiter
 
 
 def test_the_bucket_allows_the_burst_then_refills_at_the_rate() -> None:

@@ -11,11 +11,11 @@ from structlog.testing import capture_logs
 from pseudonym import keyring
 from pseudonym.evaluation import Evaluator
 from pseudonym.model import OK, AuditRecord, Operation
-from pseudonym.ratelimit import RateLimiter
 from pseudonym.store.memory import MemoryAuditStore
 from seinhuis.crypto import oprf
 from seinhuis.errors import InvalidArgument, PermissionDenied, ResourceExhausted
 from seinhuis.logs import EVENTS
+from seinhuis.ratelimit import RateLimiter
 from seinhuis.vocabulary import IdentifierKind
 
 PERSON = IdentifierKind.PERSON

@@ -1,4 +1,4 @@
-"""A token bucket per partner, counted in evaluated elements."""
+"""A token bucket per partner, so one partner's flood never starves another."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 class RateLimiter:
-    """Each partner may take `rate` tokens per second on average and `burst` at once."""
+    """Each key may take `rate` tokens per second on average and `burst` at once."""
 
     def __init__(
         self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic
@@ -18,17 +18,17 @@ class RateLimiter:
         self.rate = rate
         self.burst = burst
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # partner -> (tokens, at)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def try_take(self, partner: str, n: int) -> bool:
-        """Take n tokens if the partner has them; a refused request takes nothing."""
+    def take(self, key: str, n: int = 1) -> bool:
+        """Take n tokens if the key has them; False means over the rate, and takes nothing."""
         with self._lock:
             now = self._clock()
-            tokens, at = self._buckets.get(partner, (float(self.burst), now))
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - at) * self.rate)
             if n > tokens:
-                self._buckets[partner] = (tokens, now)
+                self._buckets[key] = (tokens, now)
                 return False
-            self._buckets[partner] = (tokens - n, now)
+            self._buckets[key] = (tokens - n, now)
             return True
