@@ -5,7 +5,9 @@
     python -m bench --only spine    # one section
 
 Each figure stands next to a floor measured in the same run; see each section's module:
-bench/spine.py, bench/pseudonym_section.py (bench/pseudonym_bench.py), bench/import_bench.py.
+bench/spine.py, bench/spine_pg.py (its own PostgreSQL cluster), bench/pseudonym_section.py
+(bench/pseudonym_bench.py), bench/import_bench.py, bench/match_latency.py, bench/stored_scale.py
+(its prefilled database is cached under the system temp dir).
 Progress goes to stderr; stdout holds the table. Where a spine signal's CPU goes:
 `python -m bench.profile_spine` (not part of this run).
 """
@@ -22,14 +24,26 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import import_bench, net, pseudonym_section, report, spine
+from bench import (
+    import_bench,
+    match_latency,
+    net,
+    pseudonym_section,
+    report,
+    spine,
+    spine_pg,
+    stored_scale,
+)
 from bench.report import Figure
 from seinhuis import logs
 
 SECTIONS: dict[str, Callable[..., list[Figure]]] = {
     "spine": spine.run,
+    "spine-pg": spine_pg.run,
     "pseudonym": pseudonym_section.run,
     "import": import_bench.run,
+    "match": match_latency.run,
+    "stored": stored_scale.run,
 }
 MACHINE = "machine"
 LOAD_START = "1-minute load average at start (2 cores: above 2 means contention)"

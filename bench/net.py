@@ -60,7 +60,7 @@ def write_node_config(
     layout: Layout,
     partner: PartnerSpec,
     *,
-    hub_port: int,
+    hub_port: int | Sequence[int],
     pseudonym_port: int,
     database: Path,
     batch_size: int = 500,
@@ -70,8 +70,12 @@ def write_node_config(
 
     The same settings as Layout.write_node_config, with absolute key paths, and the sender's
     idle poll exposed: a benchmark fills the outbox from another process, as the import does.
+    hub_port: one hub, or several hub processes the node spreads its calls over (round robin).
     """
     keys = layout.node_dir(partner.id)
+    ports = [hub_port] if isinstance(hub_port, int) else list(hub_port)
+    targets = [f'"127.0.0.1:{p}"' for p in ports]
+    hub_target = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "[node]\n"
@@ -83,7 +87,7 @@ def write_node_config(
         f'signing_key = "{keys / "signing.key"}"\n'
         f'cache_key = "{keys / "cache.key"}"\n'
         "[node.hub]\n"
-        f'target = "127.0.0.1:{hub_port}"\n'
+        f"target = {hub_target}\n"
         'server_name = "hub"\n'
         f'sealing_public = "{keys / "hub-sealing.pub"}"\n'
         "[node.pseudonym]\n"
@@ -120,12 +124,15 @@ class Floor:
                 self.process.wait(timeout=10)
 
 
-def start_floor_hub(layout: Layout, partner_id: str, *, timeout: float = 30.0) -> Floor:
-    """`python -m bench.floor_hub` with the hub's TLS and sealing keys, in its own process."""
-    port_file = layout.root / "floor" / "floor.port"
+def start_floor_hub(
+    layout: Layout, partner_id: str, *, timeout: float = 30.0, name: str = "floor"
+) -> Floor:
+    """`python -m bench.floor_hub` with the hub's TLS and sealing keys, in its own process;
+    `name` keeps the port files and logs of several floor hubs apart."""
+    port_file = layout.root / name / "floor.port"
     port_file.parent.mkdir(parents=True, exist_ok=True)
     port_file.unlink(missing_ok=True)
-    log_path = layout.log_dir / "floor-hub.log"
+    log_path = layout.log_dir / f"{name}-hub.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -194,17 +201,29 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc), 0.0 elsewhere.
+    """User + system CPU seconds a process and its live children (the hub's judge process)
+    have used so far (Linux /proc), 0.0 elsewhere.
 
     CPU time per signal is what another process's load on a shared machine barely moves, so
     it says where the time goes even when wall-clock rates are noisy.
     """
+    total = 0.0
+    for one in (pid, *_children(pid)):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "pid (comm)": state is field 3, utime field 14, stime field 15 (1-based).
+        total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
+def _children(pid: int) -> list[int]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
-        return 0.0
-    # After "pid (comm)": state is field 3, utime field 14, stime field 15 (1-based).
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+        return []
+    return [int(c) for c in found]
 
 
 def load_average() -> float:

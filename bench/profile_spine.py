@@ -21,7 +21,7 @@ import logging
 import pstats
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,11 @@ class _OkHub:
     def __init__(self) -> None:
         self.envelopes: list[envelope_pb2.SealedEnvelope] = []
 
-    def submit_stream(self, envelopes: Sequence[envelope_pb2.SealedEnvelope]) -> list[Any]:
-        self.envelopes += envelopes
-        return [intake_pb2.EnvelopeResult(index=i, code=0) for i in range(len(envelopes))]
+    def submit_stream(self, envelopes: Iterable[envelope_pb2.SealedEnvelope]) -> list[Any]:
+        # The Sender seals lazily, as the stream is read: reading it here does the sealing.
+        sent = list(envelopes)
+        self.envelopes += sent
+        return [intake_pb2.EnvelopeResult(index=i, code=0) for i in range(len(sent))]
 
     def cancel(self) -> None:
         pass

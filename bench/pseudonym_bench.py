@@ -40,11 +40,13 @@ def run(seconds: float) -> dict[str, Any]:
             keyring=folder / "keyring",
             audit_database=folder / "audit.db",
             tls=ca.issue(folder / "server", "pseudonym", server=True),
+            partners=folder / "partners.yaml",
             max_batch=BATCH,
             rate_per_partner=1e9,
             rate_burst=10**10,
         )
         keyring.create(config.keyring)
+        config.partners.write_text("partners:\n- {id: bench, type: GGD, certificate_cn: bench}\n")
         service = build(config)
         port = service.start()
         channel = secure_channel(

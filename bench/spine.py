@@ -3,8 +3,8 @@
 What runs (every service its own process, so no two share a GIL):
 
 * the real hub (`seinhuis hub serve`, started by seinhuis.network.Launcher; SQLite, the
-  Layout's hub.toml with its default limits), and the floor hub (bench.floor_hub: the same
-  TLS and keys, only opens and verifies, answers OK);
+  Layout's hub.toml with its default limits, its judge in a process of its own), and the
+  floor hub (bench.floor_hub: the same TLS and keys, only opens and verifies, answers OK);
 * two real nodes (`seinhuis node serve`), one delivering to each. Their own delivery path does
   the work: node.delivery.Sender claims a batch (500) from the outbox, signs and seals each
   statement (Sealer), streams it over mutual TLS (IntakeService.SubmitStream) and records the
@@ -16,10 +16,11 @@ last `delivered_at` the node recorded, so polling does not count. Floor and real
 alternate; the figures are medians. The hub answers only after its commit, so a delivered
 signal is in the hub's SQLite; the hub's row count is checked at the end.
 
-Each round also reads the CPU seconds (/proc) the node and the hub or floor process used: CPU
-per signal hardly moves with other load on the machine, and says which side the time goes to.
-The node's Sender has one batch in flight (it seals the batch, sends it, waits for the answer),
-so node and hub take turns and the rate is about 1 / (node CPU + hub CPU) per signal.
+Each round also reads the CPU seconds (/proc) the node and the hub or floor process used (the
+hub's with its judge process, after the judge has caught up with the round's signals): CPU per
+signal hardly moves with other load on the machine, and says which side the time goes to.
+The node's Sender streams two batches at once (while the hub checks and stores one, the next is
+sealed and sent), so on two cores the rate is bound by the busier side, not by their sum.
 `python -m bench.profile_spine` splits each side's CPU into stages.
 
 Unary latency: this process calls IntakeService.Submit once at a time (sealed beforehand, so
@@ -33,6 +34,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,7 @@ SECTION = "spine"
 RATE = "signals/s into hub SQLite (real node delivery: outbox > Sender > SubmitStream)"
 P50 = "Submit round trip p50 (sequential unary)"
 P99 = "Submit round trip p99 (sequential unary)"
-HUB_CPU = "hub process CPU per stored signal"
+HUB_CPU = "hub CPU per stored signal (intake and judge processes)"
 NODE_CPU = "node process CPU per delivered signal (sign, seal, stream, record)"
 FIGURES = (RATE, HUB_CPU, NODE_CPU, P50, P99)
 FLOOR_NAME = "open+verify-only hub"
@@ -67,6 +69,7 @@ FLOOR = PartnerSpec("ggd-floor", PartnerType.GGD)
 #: No signal pseudonymises anything here; the nodes need a pseudonym target, never dialled.
 UNUSED_PORT = 9
 _PENDING = "SELECT COUNT(*) FROM outbox WHERE state = 'PENDING'"
+_QUEUED = "SELECT COUNT(*) FROM hub_judge_queue"
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,10 @@ class _Node:
     database: Path
     outbox: Outbox
 
-    def deliver(self, n: int, server_pid: int) -> _Round:
+    def deliver(self, n: int, server_pid: int, settle: Callable[[], None] = lambda: None) -> _Round:
         """Seconds from committing n signals to the node recording the last one delivered,
-        and the CPU seconds the node and the server process spent meanwhile."""
+        and the CPU seconds the node and the server process(es) spent on them: `settle` waits
+        for the work a server does after acknowledging (the hub's judge) before CPU is read."""
         before = net.scalar(self.database, "SELECT COALESCE(MAX(seq), 0) FROM outbox")
         items = _payloads(n)
         cpu_before = net.cpu_seconds(self.run.process.pid), net.cpu_seconds(server_pid)
@@ -145,6 +149,7 @@ class _Node:
         )
         if refused:
             raise RuntimeError(f"{self.name}: {refused} signals not delivered (see outbox)")
+        settle()
         node_cpu, server_cpu = net.cpu_seconds(self.run.process.pid), net.cpu_seconds(server_pid)
         last = net.scalar(
             self.database, "SELECT MAX(delivered_at) FROM outbox WHERE seq > ?", (before,)
@@ -155,6 +160,16 @@ class _Node:
             node_cpu=node_cpu - cpu_before[0],
             server_cpu=server_cpu - cpu_before[1],
         )
+
+
+def _judged(database: Path) -> Callable[[], None]:
+    """Waits until the hub's judge has judged everything queued (its CPU then counts too)."""
+
+    def wait() -> None:
+        if not net.wait_until(lambda: net.scalar(database, _QUEUED) == 0, timeout=300):
+            raise RuntimeError("the hub's judge did not catch up within 300 s")
+
+    return wait
 
 
 def _start_node(
@@ -227,9 +242,10 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
             real_rounds: list[_Round] = []
             floor_rounds: list[_Round] = []
             n = sizes.signals_per_round
+            judged = _judged(layout.hub_dir / "hub.db")
             for i in range(sizes.rounds):
                 floor_rounds.append(floor.deliver(n, floor_hub.process.pid))
-                real_rounds.append(real.deliver(n, hub.process.pid))
+                real_rounds.append(real.deliver(n, hub.process.pid, judged))
                 say(
                     f"  spine round {i + 1}/{sizes.rounds}: floor {floor_rounds[-1].rate:,.0f}/s,"
                     f" hub {real_rounds[-1].rate:,.0f}/s"

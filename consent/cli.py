@@ -40,6 +40,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     dev.add_argument("--force", action="store_true", help="replace an existing setup")
     dev.set_defaults(func=_init_dev)
 
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the database schema to this version's newest migration (auto_migrate)",
+    )
+    migrate.add_argument("--config", required=True, type=Path, metavar="FILE")
+    migrate.set_defaults(func=_migrate)
+
     review = sub.add_parser(
         "objections", help="the operators' review list: residents' open objections to signals"
     )
@@ -79,6 +86,15 @@ def _serve_dev_oidc(args: argparse.Namespace) -> int:
     service.start()
     _until_signalled()
     service.stop()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from consent import config
+    from consent.migrations import SCHEMA
+    from seinhuis.schema import migrate_database
+
+    print(migrate_database(config.load(args.config).database_url, SCHEMA))
     return 0
 
 
@@ -127,6 +143,8 @@ def _init_dev(args: argparse.Namespace) -> int:
     )
     print(f"consent service and portal  seinhuis consent serve --config {setup.consent_config}")
     print(f"then open                   https://127.0.0.1:{args.portal_port}/")
+    print('the pseudonymisation service must admit the portal: portal_ids = ["portal"] in its')
+    print(f"pseudonym.toml; nodes may check consent if listed in {setup.consent_dir}/partners.yaml")
     return 0
 
 

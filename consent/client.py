@@ -8,7 +8,7 @@ revoke() and list_entries().
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,6 +67,16 @@ class CheckAnswer:
     @property
     def permitted(self) -> bool:
         return self.decision is Decision.PERMIT
+
+
+def _answer(response: consent_pb2.CheckResponse) -> CheckAnswer:
+    # Anything but an explicit PERMIT with a receipt is a DENY: default deny, here too.
+    if response.decision != consent_pb2.CONSENT_DECISION_PERMIT:
+        return CheckAnswer(Decision.DENY)
+    signed = response.signed_receipt
+    if not signed.receipt or not signed.signature:
+        return CheckAnswer(Decision.DENY)
+    return CheckAnswer(Decision.PERMIT, bytes(signed.receipt), bytes(signed.signature))
 
 
 class ChangeStream:
@@ -152,14 +162,21 @@ class ConsentClient:
     ) -> CheckAnswer:
         """May this partner use this person's data for this purpose in this domain at `at`?"""
         query = CheckQuery(subject, partner_id, partner_type, life_domain, purpose, at)
-        response = self._call(self._stub.Check, serde.check_to_proto(query))
-        # Anything but an explicit PERMIT with a receipt is a DENY: default deny, here too.
-        if response.decision != consent_pb2.CONSENT_DECISION_PERMIT:
-            return CheckAnswer(Decision.DENY)
-        signed = response.signed_receipt
-        if not signed.receipt or not signed.signature:
-            return CheckAnswer(Decision.DENY)
-        return CheckAnswer(Decision.PERMIT, bytes(signed.receipt), bytes(signed.signature))
+        return _answer(self._call(self._stub.Check, serde.check_to_proto(query)))
+
+    def check_many(self, queries: Sequence[CheckQuery]) -> list[CheckAnswer | SeinhuisError]:
+        """check() for many queries with every call in flight at once (a node's batch, the
+        hub's re-checks); per query, in order, its answer or why there is none."""
+        futures = [
+            self._stub.Check.future(serde.check_to_proto(q), timeout=self._timeout) for q in queries
+        ]
+        out: list[CheckAnswer | SeinhuisError] = []
+        for future in futures:
+            try:
+                out.append(_answer(future.result()))
+            except grpc.RpcError as exc:
+                out.append(_error(exc))
+        return out
 
     def watch(self, after_cursor: int = 0) -> ChangeStream:
         """Every change that altered a decision after the cursor, then new ones (hub only).

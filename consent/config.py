@@ -5,9 +5,12 @@
 listen = "127.0.0.1:0"             # host:port; port 0 binds a free port
 port_file = "consent.port"         # optional: the bound port is written here after start
 database_url = "sqlite:///consent.db"  # relative SQLite paths resolve like files
+auto_migrate = true                # false: refuse to start until `seinhuis consent migrate` ran
 signing_key = "receipt-signing.key"    # `seinhuis consent init-keys DIR` makes it
 portal_ids = ["portal"]            # certificate CNs that may Grant, Revoke and List
-hub_ids = ["hub"]                  # certificate CNs that may Watch; every other CN is a node
+hub_ids = ["hub"]                  # certificate CNs that may Watch
+partners = "partners.yaml"         # this registry's copy of the partner registry: the nodes
+                                   # (by certificate CN) that may Check, for themselves only
 watch_poll_s = 1.0                 # how often a Watch looks for writes by other processes
 [consent.tls]
 ca_cert = "../ca/ca.crt"
@@ -35,6 +38,10 @@ ca_cert = "../ca/ca.crt"           # trust for the provider's HTTPS; empty: the 
 [consent.portal.pseudonym]
 target = "127.0.0.1:50052"
 server_name = "pseudonym"
+[consent.portal.hub]               # optional: the hub's ResidentService (what the Overzicht
+target = "127.0.0.1:50051"         # shows, objections, preferences, statute notices); the
+server_name = "hub"                # portal calls it with [consent.tls], the consent
+notice_poll_s = 2.0                # service's own certificate; without it: no data yet
 ```
 Relative paths resolve against the config file's folder.
 """
@@ -52,6 +59,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from seinhuis.errors import ConfigError
+from seinhuis.metrics import parse_listen
 from seinhuis.transport import TlsFiles
 
 _LISTEN = re.compile(r"^(unix:.+|\S+:\d{1,5})$")
@@ -71,6 +79,16 @@ class OidcConfig:
 
 
 @dataclass(frozen=True)
+class PortalHubConfig:
+    """Where the hub's ResidentService is (issue 5)."""
+
+    target: str
+    server_name: str = "hub"
+    #: How often the portal asks the hub for new statute-based signals to tell residents of.
+    notice_poll_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class PortalConfig:
     """The resident portal that the consent service serves over HTTPS."""
 
@@ -84,12 +102,16 @@ class PortalConfig:
     #: "https://host[:port]" residents use; "" trusts loopback host names only.
     public_url: str = ""
     session_idle_minutes: int = 15
+    #: None: no hub connected; the Overzicht says there is nothing to show yet.
+    hub: PortalHubConfig | None = None
 
 
 @dataclass(frozen=True)
 class ConsentConfig:
     signing_key: Path
     tls: TlsFiles
+    #: This registry's copy of the partner registry (seinhuis.partner_list): who is a node.
+    partners: Path
     database_url: str = "sqlite:///consent.db"
     listen: str = "127.0.0.1:0"
     port_file: Path | None = None
@@ -98,6 +120,13 @@ class ConsentConfig:
     watch_poll_s: float = 1.0
     #: None: no portal.
     portal: PortalConfig | None = None
+    #: Bring the database schema to the newest migration at start; false: refuse to start
+    #: until an operator ran `seinhuis consent migrate`.
+    auto_migrate: bool = True
+    #: Loopback host:port serving Prometheus metrics at /metrics; empty: off.
+    metrics_listen: str = ""
+    #: Where the bound metrics port is written (like port_file).
+    metrics_port_file: Path | None = None
 
 
 class Section:
@@ -185,9 +214,20 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Consen
     poll = float(s.get("watch_poll_s", (int, float), ConsentConfig.watch_poll_s))
     if not 0.01 <= poll <= 60:
         raise s.error("watch_poll_s", f"must be between 0.01 and 60, is {poll:g}")
+    metrics_listen = s.get("metrics_listen", str, "")
+    if metrics_listen:
+        try:
+            parse_listen(metrics_listen)
+        except ValueError as exc:
+            raise s.error("metrics_listen", str(exc)) from None
+    s.seen.add("auto_migrate")
+    auto_migrate = table.get("auto_migrate", True)
+    if not isinstance(auto_migrate, bool):
+        raise s.error("auto_migrate", "must be true or false")
     config = ConsentConfig(
         signing_key=s.path("signing_key"),
         tls=tls,
+        partners=s.path("partners"),
         database_url=_database_url(s.get("database_url", str, ConsentConfig.database_url), base, s),
         listen=listen,
         port_file=s.optional_path("port_file"),
@@ -195,6 +235,9 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Consen
         hub_ids=hub_ids,
         watch_poll_s=poll,
         portal=_portal(s.table("portal")) if "portal" in table else None,
+        auto_migrate=auto_migrate,
+        metrics_listen=metrics_listen,
+        metrics_port_file=s.optional_path("metrics_port_file"),
     )
     s.finish()
     return config
@@ -230,6 +273,7 @@ def _portal(p: Section) -> PortalConfig:
         raise ps.error("target", f"must be host:port or unix:PATH, is {target!r}")
     server_name = ps.get("server_name", str, PortalConfig.pseudonym_server_name)
     ps.finish()
+    hub = _portal_hub(p.table("hub")) if "hub" in p.data else None
     config = PortalConfig(
         tls=p.tls(),
         session_secret_file=p.path("session_secret_file"),
@@ -240,8 +284,25 @@ def _portal(p: Section) -> PortalConfig:
         port_file=p.optional_path("port_file"),
         public_url=public_url,
         session_idle_minutes=idle,
+        hub=hub,
     )
     p.finish()
+    return config
+
+
+def _portal_hub(h: Section) -> PortalHubConfig:
+    target = h.get("target", str)
+    if not _LISTEN.match(target):
+        raise h.error("target", f"must be host:port or unix:PATH, is {target!r}")
+    poll = float(h.get("notice_poll_s", (int, float), PortalHubConfig.notice_poll_s))
+    if not 0.05 <= poll <= 3600:
+        raise h.error("notice_poll_s", f"must be between 0.05 and 3600, is {poll:g}")
+    config = PortalHubConfig(
+        target=target,
+        server_name=h.get("server_name", str, PortalHubConfig.server_name),
+        notice_poll_s=poll,
+    )
+    h.finish()
     return config
 
 

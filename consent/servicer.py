@@ -10,12 +10,15 @@ import grpc
 from consent import serde
 from consent.access import Access, Operation
 from consent.registry import ConsentRegistry
-from seinhuis import logs
-from seinhuis.errors import InvalidArgument, Unauthenticated
+from seinhuis import logs, metrics
+from seinhuis.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from seinhuis.transport import peer_common_name
 from seinhuis.v1 import consent_pb2, consent_pb2_grpc
 
 log = logs.get_logger(__name__)
+
+#: Cursors are signed 64-bit integers in storage; a larger one is no cursor the registry gave out.
+MAX_CURSOR = 2**63 - 1
 
 
 class UnknownCaller(Unauthenticated):
@@ -43,7 +46,11 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
 
     def _authorize(self, context: grpc.ServicerContext, operation: Operation) -> str:
         caller = _caller(context)
-        self._access.authorize(caller, operation)
+        try:
+            self._access.authorize(caller, operation)
+        except PermissionDenied as exc:
+            log.info("consent.refused", caller=caller, operation=operation.value, rule=exc.detail)
+            raise
         return caller
 
     def Check(
@@ -51,8 +58,13 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.CheckResponse:
         caller = self._authorize(context, Operation.CHECK)
         query = serde.check_from_proto(request)
-        self._access.authorize_check_for(caller, query.partner_id)
+        try:
+            self._access.authorize_check_for(caller, query.partner_id, query.partner_type)
+        except PermissionDenied as exc:
+            log.info("consent.refused", caller=caller, operation="Check", rule=exc.detail)
+            raise
         result = self._registry.check(query)
+        metrics.CONSENT_CHECKS.labels(result.decision.value).inc()
         log.info(
             "consent.checked",
             caller=caller,
@@ -110,6 +122,8 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     ) -> Iterator[consent_pb2.WatchResponse]:
         caller = self._authorize(context, Operation.WATCH)
         cursor = request.after_cursor
+        if cursor > MAX_CURSOR:
+            raise InvalidArgument(f"must be at most {MAX_CURSOR}", field="after_cursor")
         log.info("consent.watch_subscribed", caller=caller, after_cursor=cursor)
         # A cancelled watcher should not keep a worker waiting until the next poll.
         context.add_callback(self._registry.wake)

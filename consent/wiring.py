@@ -19,7 +19,7 @@ from consent.registry import ConsentRegistry
 from consent.servicer import ConsentServicer
 from consent.store.base import ConsentStore
 from consent.store.sql import SqlConsentStore
-from seinhuis import logs, transport
+from seinhuis import logs, metrics, partner_list, transport
 from seinhuis.errors import ConfigError
 from seinhuis.v1 import consent_pb2, consent_pb2_grpc
 
@@ -53,6 +53,8 @@ class Service:
     #: The resident portal, when the config has one.
     portal: PortalService | None = None
     port: int = 0
+    #: Serves /metrics when the config sets metrics_listen.
+    exporter: metrics.Exporter | None = None
 
     def start(self) -> int:
         try:
@@ -65,6 +67,8 @@ class Service:
             raise ConfigError(f"consent.tls: cannot read ({exc.strerror})") from exc
         if port == 0 and not self.config.listen.startswith("unix:"):
             raise ConfigError(f"consent.listen: cannot bind {self.config.listen}")
+        if self.exporter is not None:
+            self.exporter.start()
         self.server.start()
         self.port = port
         if self.config.port_file is not None:
@@ -89,6 +93,8 @@ class Service:
         self.health.enter_graceful_shutdown()
         self.servicer.shutdown()
         self.server.stop(grace).wait()
+        if self.exporter is not None:
+            self.exporter.stop()
         self.store.close()
 
     def wait(self) -> None:
@@ -115,12 +121,21 @@ def build(
     household: what the portal's Overzicht shows (default: none yet, see consent.portal.household);
     pseudonymizer: instead of a client of the configured pseudonymisation service (tests).
     """
+    partners = partner_list.load(config.partners)
+    if clash := (config.portal_ids | config.hub_ids) & set(partners):
+        raise ConfigError(
+            f"{config.partners}: {', '.join(sorted(clash))} cannot be both a partner and"
+            " a portal or the hub"
+        )
     signer = receipts.Ed25519ReceiptSigner(receipts.load_signing_key(config.signing_key))
-    store = store if store is not None else SqlConsentStore(config.database_url)
-    registry = ConsentRegistry(store, signer, clock=clock)
-    servicer = ConsentServicer(
-        registry, Access(config.portal_ids, config.hub_ids), poll_s=config.watch_poll_s
+    store = (
+        store
+        if store is not None
+        else SqlConsentStore(config.database_url, auto_migrate=config.auto_migrate)
     )
+    registry = ConsentRegistry(store, signer, clock=clock)
+    access = Access(config.portal_ids, config.hub_ids, partners)
+    servicer = ConsentServicer(registry, access, poll_s=config.watch_poll_s)
     server = transport.build_server(max_workers=_WORKERS)
     consent_pb2_grpc.add_ConsentServiceServicer_to_server(servicer, server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
@@ -136,5 +151,9 @@ def build(
             clock=clock,
             household=household,
             pseudonymizer=pseudonymizer,
+            hub_tls=config.tls,
         )
-    return Service(config, registry, store, servicer, server, health_servicer, portal)
+    exporter = metrics.Exporter(config.metrics_listen, config.metrics_port_file)
+    return Service(
+        config, registry, store, servicer, server, health_servicer, portal, exporter=exporter
+    )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from hub import config as config_module
 from hub import household_view, institutions
+from hub.config import MEMORY_URL
 from hub.domain import StoredSignal
 from hub.rekey import rekey_to_current
-from hub.store import open_store
+from hub.store import HubStore, open_store
 from hub.wiring import build
 from pseudonym.client import PseudonymClient
 from seinhuis import logs
@@ -44,8 +46,28 @@ def register(parser: argparse.ArgumentParser) -> None:
         "cases", help="list cases by status and deadline (no households, no identities)"
     )
     cases.set_defaults(func=cases_command)
-    for command in (serve, stats, signals, households, rekey, cases):
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database schema to this version's newest migration (hub.auto_migrate)",
+    )
+    migrate.set_defaults(func=migrate_command)
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="serve the staff dashboard ([hub.dashboard]: web, Dutch) until SIGTERM or SIGINT",
+    )
+    # `seinhuis hub dashboard --config F`; `... dashboard serve --config F` as other services.
+    dashboard.add_argument(
+        "action", nargs="?", choices=["serve"], default="serve", help=argparse.SUPPRESS
+    )
+    dashboard.set_defaults(func=dashboard_command)
+    for command in (serve, stats, signals, households, rekey, cases, migrate, dashboard):
         command.add_argument("--config", type=Path, required=True, help="hub.toml")
+    audit = commands.add_parser("audit", help="the audit log of staff's views and actions")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser("verify", help="check the audit log's hash chain")
+    verify.add_argument("--config", type=Path, required=True, help="hub.toml")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.set_defaults(func=audit_verify_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -56,8 +78,51 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def dashboard_command(args: argparse.Namespace) -> int:
+    from hub.dashboard import wiring as dashboard_wiring
+
+    config = config_module.load(args.config)
+    logs.configure("hub-dashboard")
+    service = dashboard_wiring.build(config)
+    serve_until_signalled(service.start, service.stop)
+    return 0
+
+
+def _open_store(path: Path) -> HubStore:
+    """The configured store; with hub.auto_migrate off it must be migrated already."""
+    config = config_module.load(path)
+    return open_store(config.database_url, auto_migrate=config.auto_migrate)
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    from hub.migrations import SCHEMA
+    from seinhuis.schema import migrate_database
+
+    config = config_module.load(args.config)
+    if config.database_url == MEMORY_URL:
+        print("the in-memory store has no schema to migrate")
+        return 0
+    print(migrate_database(config.database_url, SCHEMA))
+    return 0
+
+
+def audit_verify_command(args: argparse.Namespace) -> int:
+    """OK, or the first entry that breaks the chain (exit 1), straight from the database."""
+    from hub.audit import verify
+    from hub.operator.cli import render_verification
+    from hub.operator.serde import verification_to_dict
+
+    store = _open_store(args.config)
+    try:
+        result = verification_to_dict(verify(store.audit_entries()))
+    finally:
+        store.close()
+    print(json.dumps(result) if args.json else render_verification(result))
+    return 0 if result["intact"] else 1
+
+
 def cases_command(args: argparse.Namespace) -> int:
-    store = open_store(config_module.load(args.config).database_url)
+    store = _open_store(args.config)
     try:
         cases = store.list_cases()
     finally:
@@ -85,7 +150,7 @@ def cases_command(args: argparse.Namespace) -> int:
 
 
 def stats_command(args: argparse.Namespace) -> int:
-    store = open_store(config_module.load(args.config).database_url)
+    store = _open_store(args.config)
     try:
         counts = store.count_signals()
     finally:
@@ -102,7 +167,7 @@ def stats_command(args: argparse.Namespace) -> int:
 
 
 def signals_command(args: argparse.Namespace) -> int:
-    store = open_store(config_module.load(args.config).database_url)
+    store = _open_store(args.config)
     try:
         signals = store.list_signals(limit=args.limit)
     finally:
@@ -127,7 +192,7 @@ def signals_command(args: argparse.Namespace) -> int:
 
 def households_command(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
-    store = open_store(config.database_url)
+    store = open_store(config.database_url, auto_migrate=config.auto_migrate)
     try:
         view = household_view.current_view(store, institutions.load(config.institutions).addresses)
     finally:
@@ -156,7 +221,7 @@ def rekey_command(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
     if config.pseudonym is None:
         raise ConfigError(f"{args.config}: [hub.pseudonym] is needed to fetch re-key factors")
-    store = open_store(config.database_url)
+    store = open_store(config.database_url, auto_migrate=config.auto_migrate)
     try:
         with PseudonymClient(
             config.pseudonym.target, config.tls, server_name=config.pseudonym.server_name

@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.dashboard.config import DashboardConfig
+from hub.dashboard.config import from_table as dashboard_from_table
 from seinhuis.errors import ConfigError
+from seinhuis.metrics import parse_listen
 from seinhuis.transport import TlsFiles
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
@@ -23,6 +26,8 @@ _HUB_KEYS = {
     "listen",
     "port_file",
     "database_url",
+    "auto_migrate",
+    "judge",
     "registry",
     "catalogue",
     "sealing_keys",
@@ -32,11 +37,25 @@ _HUB_KEYS = {
     "rate_burst",
     "institutions",
     "capture_requests_file",
+    "staff",
+    "metrics_listen",
+    "metrics_port_file",
     "tls",
     "pseudonym",
+    "consent",
+    "dashboard",
 }
 _TLS_KEYS = {"ca_cert", "cert", "key"}
 _PSEUDONYM_KEYS = {"target", "server_name", "rekey_interval_s"}
+_CONSENT_KEYS = {
+    "receipt_keys",
+    "client_ids",
+    "target",
+    "target_port_file",
+    "server_name",
+    "max_receipt_age_days",
+    "sweep_interval_s",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,34 @@ class PseudonymServiceConfig:
     server_name: str
     #: How often the hub checks for a new key version and re-keys what it holds.
     rekey_interval_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class HubConsentConfig:
+    """The consent registry as the hub knows it (issue 5).
+
+    ```toml
+    [hub.consent]
+    receipt_keys = ["consent-receipt.pub"]  # the registry's receipt verify keys (first: current)
+    client_ids = ["consent"]    # certificate names that may call the ResidentService
+    target = "127.0.0.1:50053"  # optional: follow the registry's Watch stream from here
+    target_port_file = ""       # or: 127.0.0.1 and the port the registry wrote here (local
+                                # networks whose registry starts after the hub, on port 0)
+    server_name = "consent"
+    max_receipt_age_days = 30   # older receipts are refused: the node checks consent again
+    sweep_interval_s = 5.0      # how often receipts that ran out are looked for
+    ```
+    """
+
+    receipt_keys: tuple[Path, ...]
+    client_ids: frozenset[str] = frozenset({"consent"})
+    #: None (and no target_port_file): the hub verifies receipts but does not follow revocations.
+    target: str | None = None
+    #: Read at each connection attempt: 127.0.0.1 on the port written there.
+    target_port_file: Path | None = None
+    server_name: str = "consent"
+    max_receipt_age_days: int = 30
+    sweep_interval_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,8 +118,28 @@ class HubConfig:
     institutions: Path | None = None
     #: None: this hub cannot re-key after a rotation until it is configured.
     pseudonym: PseudonymServiceConfig | None = None
+    #: None: consent-based signals are not checked (development only; see hub.consent_check).
+    consent: HubConsentConfig | None = None
     #: For audits and privacy tests: every request as received is appended here.
     capture_requests_file: Path | None = None
+    #: Bring the database schema to the newest migration at start; false: refuse to start
+    #: until an operator ran `seinhuis hub migrate` (several hubs, one PostgreSQL).
+    auto_migrate: bool = True
+    #: The staff registry (staff.yaml) for the operator interface; None: no staff admitted.
+    staff: Path | None = None
+    #: Loopback host:port serving Prometheus metrics at /metrics; empty: off.
+    metrics_listen: str = ""
+    #: Where the bound metrics port is written (like port_file).
+    metrics_port_file: Path | None = None
+    #: Where the judge runs: "thread" (in the hub process), "process" (a child process of its
+    #: own, so judging never competes with the intake for the interpreter), or "off" (another
+    #: hub process sharing the database judges).
+    judge: str = "thread"
+    #: The staff dashboard (`seinhuis hub dashboard`); None: not configured.
+    dashboard: DashboardConfig | None = None
+
+
+JUDGE_MODES = ("thread", "process", "off")
 
 
 def load(path: Path) -> HubConfig:
@@ -103,6 +170,20 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
     t = _Reader(tls, base, source, "hub.tls.")
     institutions = r.text("institutions", default="")
     capture = r.text("capture_requests_file", default="")
+    staff = r.text("staff", default="")
+    metrics_listen = r.text("metrics_listen", default="")
+    if metrics_listen:
+        try:
+            parse_listen(metrics_listen)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: hub.metrics_listen: {exc}") from None
+    metrics_port_file = r.text("metrics_port_file", default="")
+    judge = r.text("judge", default="thread")
+    if judge not in JUDGE_MODES:
+        raise ConfigError(f"{source}: hub.judge: must be one of {', '.join(JUDGE_MODES)}")
+    auto_migrate = hub.get("auto_migrate", True)
+    if not isinstance(auto_migrate, bool):
+        raise ConfigError(f"{source}: hub.auto_migrate: must be true or false")
     pseudonym = None
     if "pseudonym" in hub:
         ps = _table(hub, "pseudonym", source, prefix="hub.")
@@ -130,7 +211,20 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         tls=TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key")),
         institutions=base / institutions if institutions else None,
         pseudonym=pseudonym,
+        consent=_consent(hub, base, source),
         capture_requests_file=base / capture if capture else None,
+        auto_migrate=auto_migrate,
+        staff=base / staff if staff else None,
+        metrics_listen=metrics_listen,
+        metrics_port_file=base / metrics_port_file if metrics_port_file else None,
+        judge=judge,
+        dashboard=(
+            dashboard_from_table(
+                _table(hub, "dashboard", source, prefix="hub."), base=base, source=Path(source)
+            )
+            if "dashboard" in hub
+            else None
+        ),
     )
 
 
@@ -205,3 +299,30 @@ class _Reader:
         if not low <= float(value) <= high:
             raise self._fail(key, f"must be between {low} and {high}")
         return float(value)
+
+
+def _consent(hub: dict[str, Any], base: Path, source: str) -> HubConsentConfig | None:
+    if "consent" not in hub:
+        return None
+    table = _table(hub, "consent", source, prefix="hub.")
+    _no_unknown(table, _CONSENT_KEYS, "hub.consent.", source)
+    c = _Reader(table, base, source, "hub.consent.")
+    keys = c.get("receipt_keys", list, "a list")
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise ConfigError(f"{source}: hub.consent.receipt_keys: a non-empty list of key files")
+    clients = c.get("client_ids", list, "a list", default=["consent"])
+    if not all(isinstance(n, str) and n for n in clients):
+        raise ConfigError(f"{source}: hub.consent.client_ids: a list of certificate names")
+    target = c.text("target", default="")
+    port_file = c.text("target_port_file", default="")
+    if target and port_file:
+        raise ConfigError(f"{source}: hub.consent.target_port_file: give a target or a port file")
+    return HubConsentConfig(
+        receipt_keys=tuple(base / k for k in keys),
+        client_ids=frozenset(clients),
+        target=target or None,
+        target_port_file=base / port_file if port_file else None,
+        server_name=c.text("server_name", default="consent"),
+        max_receipt_age_days=c.integer("max_receipt_age_days", 1, 3650, default=30),
+        sweep_interval_s=c.number("sweep_interval_s", 0.05, 3600.0, default=5.0),
+    )

@@ -7,6 +7,7 @@ traceback never carries one.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -132,6 +133,10 @@ class ReceivedSignal:
     partner_type: PartnerType
     received_at: dt.datetime
     signal: Signal
+    #: A consent-based signal's verified consent receipt (hub.consent_check): its id, and until
+    #: when it vouches (None: until the registry changes). None for statute-based signals.
+    consent_receipt_id: bytes | None = None
+    consent_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,12 +153,38 @@ Received = ReceivedSignal | ReceivedPopulationFact
 
 
 @dataclass(frozen=True)
+class Touched:
+    """Where a new or withdrawn signal or a register fact sits: the household to judge again."""
+
+    address: bytes
+    person: bytes | None
+
+
+def touched_by(items: Iterable[Received]) -> list[Touched]:
+    """The places stored items touch: each signal's, and each residence or move's."""
+    out = []
+    for item in items:
+        if isinstance(item, ReceivedSignal):
+            out.append(Touched(item.signal.address_pseudonym, item.signal.person_pseudonym))
+            continue
+        event = item.fact.event
+        if isinstance(event, Residence):
+            out.append(Touched(event.address_pseudonym, event.person_pseudonym))
+        elif isinstance(event, Relocation):
+            out.append(Touched(event.to_address_pseudonym, event.person_pseudonym))
+    return out
+
+
+@dataclass(frozen=True)
 class StoredSignal:
     """A stored signal and, once its sender withdrew it as resolved, when and why."""
 
     received: ReceivedSignal
     withdrawn_at: dt.datetime | None = None
     withdraw_reason: WithdrawReason | None = None
+    #: When the consent it was sent under ended (revoked, objected to, expired): it stays
+    #: stored until its retention ends, but no longer counts (hub.consent_follower).
+    consent_lost_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hub import domain, households
 from hub.store import HubStore
 
 
 def population_of(store: HubStore) -> households.Population:
-    """Fold the register's facts, in arrival order, into the current population."""
+    """Fold all the register's facts, in arrival order, into the current population."""
+    return population_from(store.list_population_facts())
+
+
+def population_from(facts: Iterable[domain.ReceivedPopulationFact]) -> households.Population:
+    """Fold these register facts, in arrival order, into a population."""
     population = households.Population()
-    for received in store.list_population_facts():
+    for received in facts:
         event = received.fact.event
         if isinstance(event, domain.Residence):
             population.apply(

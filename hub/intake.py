@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hub.consent_check import ConsentGate, check_consent
 from hub.domain import (
     ID_BYTES,
     PSEUDONYM_BYTES,
@@ -58,6 +59,8 @@ class Intake:
     opener: Opener
     max_clock_skew: dt.timedelta
     clock: Callable[[], dt.datetime]
+    #: Receipt checking for consent-based signals (hub.consent_check); None: not checked.
+    consent: ConsentGate | None = None
 
     def check(self, envelope: SealedEnvelope, partner: Partner) -> Verdict:
         """Run every check for an envelope from the TLS peer `partner`; never raises them."""
@@ -92,12 +95,16 @@ class Intake:
         payload = payload_from_proto(opened.statement)
         if isinstance(payload, Signal):
             check_signal(payload, partner.type, self.catalogue, today=now.date())
+            # Consent (issue 5): a consent-based signal carries a verified receipt.
+            consent = check_consent(self.consent, opened.statement.signal, payload, partner, now)
             return ReceivedSignal(
                 id=message_id,
                 partner_id=partner.id,
                 partner_type=partner.type,
                 received_at=now,
                 signal=payload,
+                consent_receipt_id=consent.receipt_id if consent is not None else None,
+                consent_until=consent.until if consent is not None else None,
             )
         check_population_fact(payload, partner.type)
         return ReceivedPopulationFact(

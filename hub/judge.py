@@ -14,9 +14,11 @@ Reads are per household: the signals at its address and of its people, found by 
 from __future__ import annotations
 
 import datetime as dt
-import queue
+import os
+import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,55 +27,28 @@ from hub.domain import (
     CaseNotice,
     InvolvedContact,
     NotificationKind,
-    Received,
-    ReceivedSignal,
-    Relocation,
-    Residence,
     StoredSignal,
+    Touched,
 )
-from hub.household_view import population_of
+from hub.household_view import population_from
 from hub.judgement import engine
 from hub.judgement.decision import AddToOutreach, Decision, LeaveOutreach
 from hub.judgement.model import ActiveSignal, Case, ContactPoint, Coordinator, RegistryView
 from hub.judgement.notifications import EscalationNotice, PartnerNotice, RegiehouderBriefing
 from hub.judgement.policy import Policies
 from hub.registry import Registry
+from hub.resident import RegiePreference, preferred_partner
 from hub.store.base import CaseWrite, HouseholdState, HubStore, NewNotice, case_id_bytes
 from seinhuis import logs
 
 log = logs.get_logger(__name__)
 
+#: How long a judge holds the queue entries it took: far longer than judging a batch lasts.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Touched:
-    """Where a new or withdrawn signal sits: its address and person pseudonyms."""
-
-    address: bytes
-    person: bytes | None
-
-
-def touched_by(items: Iterable[Received]) -> list[Touched]:
-    """The places stored items touch: each signal's, and each residence or move's."""
-    out = []
-    for item in items:
-        if isinstance(item, ReceivedSignal):
-            out.append(Touched(item.signal.address_pseudonym, item.signal.person_pseudonym))
-            continue
-        event = item.fact.event
-        if isinstance(event, Residence):
-            out.append(Touched(event.address_pseudonym, event.person_pseudonym))
-        elif isinstance(event, Relocation):
-            out.append(Touched(event.to_address_pseudonym, event.person_pseudonym))
-    return out
-
-
-@dataclass(frozen=True)
-class _Stop:
-    pass
 
 
 def registry_view(registry: Registry, load: dict[str, int]) -> RegistryView:
@@ -102,6 +77,9 @@ class Judge:
         institutions: Callable[[], frozenset[bytes]] = frozenset,
         clock: Callable[[], dt.datetime] = _utc_now,
         check_interval_s: float = 60.0,
+        poll_s: float = 0.02,
+        batch_size: int = 500,
+        on_notices: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._registry = registry
@@ -109,54 +87,102 @@ class Judge:
         self._institutions = institutions
         self._clock = clock
         self._check_interval_s = check_interval_s
-        self._queue: queue.Queue[Touched | _Stop] = queue.Queue()
+        # Another process (a second hub, the intake when this judge runs in its own process)
+        # queues work without waking us: a look at an empty queue costs a cheap indexed query.
+        self._poll_s = poll_s
+        # Small enough that a signal completing a case never waits long behind a burst.
+        self._batch_size = batch_size
+        # Called after feed notices were appended: a judge in its own process tells the hub's
+        # feeds this way (in one process the store wakes them itself).
+        self._on_notices = on_notices
+        # Several hub processes may share the queue: claims say whose a batch is.
+        self._name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._idle = threading.Condition()
+        self._busy = False
         self._thread: threading.Thread | None = None
-        self._last_check: dt.date | None = None
+        self._last_check: float | None = None
+        self._last_check_day: dt.date | None = None
 
-    # The worker.
+    # The worker: drains the store's judgement queue, oldest first.
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="hub-judge", daemon=True)
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self.run, name="hub-judge", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
-            self._queue.put(_Stop())
+            self._stopping.set()
+            self._wake.set()
             self._thread.join(timeout)
             self._thread = None
 
     def submit(self, touched: Iterable[Touched]) -> None:
-        """Queue the households of these signals for judgement; returns at once."""
-        for t in touched:
-            self._queue.put(t)
+        """Queue these households for judgement (durably, in the store); returns at once."""
+        self._store.queue_judgement(list(touched))
+        self.wake()
 
-    def flush(self) -> None:
-        """Block until everything submitted so far is judged (tests, shutdown)."""
-        self._queue.join()
+    def wake(self) -> None:
+        """Something was queued in this process: look now rather than at the next poll."""
+        self._wake.set()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self._check_interval_s)
-            except queue.Empty:
-                self._guarded(self.check_deadlines)
-                continue
-            batch = [first]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._guarded(partial(self.judge, [t for t in batch if isinstance(t, Touched)]))
-                if self._last_check != self._clock().date():
-                    self._guarded(self.check_deadlines)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if any(isinstance(t, _Stop) for t in batch):
-                return
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until the queue is empty and no batch is being judged (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._idle:
+                if not self._busy and not self._store.pending_judgements(1):
+                    return
+                self._idle.wait(self._poll_s)
+        raise TimeoutError("the judge did not catch up in time")
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Judge queued households until stopped; a judge process calls this directly."""
+        while not self._stopping.is_set() and not should_stop():
+            with self._idle:
+                pending = self._store_guarded(self._claim)
+                self._busy = bool(pending)
+            if pending:
+                # Done even when judging failed: the worker must outlive one bad household,
+                # and the next signal there (or the deadline check) judges it again.
+                self._guarded(partial(self.judge, [t for _, t in pending]))
+                self._guarded(partial(self._store.judgements_done, [seq for seq, _ in pending]))
+            with self._idle:
+                self._busy = False
+                self._idle.notify_all()
+            self._check_deadlines_now_and_then()
+            if not pending:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+
+    def _check_deadlines_now_and_then(self) -> None:
+        now = time.monotonic()
+        today = self._clock().date()
+        if (
+            self._last_check is None
+            or now - self._last_check >= self._check_interval_s
+            or today != self._last_check_day
+        ):
+            self._last_check = now
+            self._guarded(self.check_deadlines)
+
+    def _claim(self) -> list[tuple[int, Touched]]:
+        """This judge's next batch; the claim outlasts any batch, and a judge that died with
+        it leaves it to the others when it runs out."""
+        now = dt.datetime.now(dt.UTC)  # wall time, not the (injectable) judgement clock
+        return self._store.claim_judgements(self._name, self._batch_size, now, CLAIM_LEASE)
+
+    def _store_guarded(
+        self, read: Callable[[], list[tuple[int, Touched]]]
+    ) -> list[tuple[int, Touched]]:
+        try:
+            return read()
+        except Exception as exc:  # a store outage: try again at the next poll
+            log.error("hub.judge_failed", error_type=type(exc).__name__)
+            return []
 
     @staticmethod
     def _guarded(work: Callable[[], object]) -> None:
@@ -168,62 +194,69 @@ class Judge:
     # Judging, synchronously.
 
     def judge(self, touched: Sequence[Touched]) -> None:
-        """Judge each distinct household the signals touch."""
+        """Judge each distinct household the signals touch, reading the batch at once."""
         if not touched:
             return
-        population = population_of(self._store)
+        touched = list(dict.fromkeys(touched))
+        addresses = {t.address for t in touched}
+        persons = {t.person for t in touched if t.person is not None}
+        around = _Around.read(self._store, addresses, persons)
         institutions = self._institutions()
         # Coordinators' loads once per batch: within a batch a load may lag by the cases the
         # batch itself opens, which capacity checks tolerate.
         view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
-        done: set[bytes] = set()
-        for t in dict.fromkeys(touched):
-            people = {t.person} if t.person is not None else set()
-            addresses, persons = self._neighbourhood({t.address}, people, population)
-            # Again with everyone found there: their other signals show where they live now.
-            facts = _facts(self._store.household_signals(addresses, persons))
-            where = households.current_addresses(facts, population)
+        keyed: dict[bytes, tuple[frozenset[bytes], frozenset[bytes]]] = {}
+        for t in touched:
+            places, people = around.neighbourhood(
+                {t.address}, {t.person} if t.person is not None else set()
+            )
+            where = households.current_addresses(
+                _facts(around.signals_of(places, people)), around.population
+            )
             address = where.get(t.person, t.address) if t.person is not None else t.address
             key = t.person if address in institutions and t.person is not None else address
-            if key in done:
-                continue
-            done.add(key)
-            self._judge_key(key, addresses, persons, population, institutions, view)
+            keyed.setdefault(key, (places, people))
+        self._judge_keys(keyed, around, institutions, view)
 
     def check_deadlines(self) -> None:
         """Re-judge every household whose open case is past a deadline (escalation by time)."""
         today = self._clock().date()
-        self._last_check = today
+        self._last_check_day = today
         due = self._store.open_case_households(today)
         if not due:
             return
-        population = population_of(self._store)
+        around = _Around.read(self._store, set(due), set(due))
         institutions = self._institutions()
         view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
-        for key in due:
-            addresses, persons = self._neighbourhood({key}, {key}, population)
-            self._judge_key(key, addresses, persons, population, institutions, view)
+        keyed = {key: around.neighbourhood({key}, {key}) for key in due}
+        self._judge_keys(keyed, around, institutions, view)
 
-    def _neighbourhood(
-        self, addresses: set[bytes], persons: set[bytes], population: households.Population
-    ) -> tuple[frozenset[bytes], frozenset[bytes]]:
-        """The addresses and people whose signals can belong to these households: the register's
-        residents, and everyone with a signal there (whose other signals show where they live)."""
-        for person in list(persons):
-            residence = population.residence.get(person)
-            if residence is not None:
-                addresses.add(residence.address)
-        persons |= {p for p, r in population.residence.items() if r.address in addresses}
-        for s in self._store.household_signals(addresses, persons):
-            if s.received.signal.person_pseudonym is not None:
-                persons.add(s.received.signal.person_pseudonym)
-        return frozenset(addresses), frozenset(persons)
+    def _judge_keys(
+        self,
+        keyed: dict[bytes, tuple[frozenset[bytes], frozenset[bytes]]],
+        around: _Around,
+        institutions: frozenset[bytes],
+        view: RegistryView,
+    ) -> None:
+        """A first look at every household without a lock, from the batch's reads; only a
+        household whose look would write anything is judged again under its lock. A signal
+        committed after these reads is queued after its commit and judged then."""
+        cases = self._store.household_cases(keyed)
+        for key, (places, people) in keyed.items():
+            known = cases.get(key)
+            first_look = HouseholdState(
+                case=known.case if known is not None else None,
+                signals=tuple(around.signals_of(places, people)),
+                on_outreach=known.on_outreach if known is not None else frozenset(),
+            )
+            self._judge_key(key, places, people, first_look, around.population, institutions, view)
 
     def _judge_key(
         self,
         key: bytes,
         addresses: frozenset[bytes],
         persons: frozenset[bytes],
+        first_look: HouseholdState,
         population: households.Population,
         institutions: frozenset[bytes],
         view: RegistryView,
@@ -231,8 +264,10 @@ class Judge:
         at = self._clock()
         today = at.date()
         outcome: list[Decision] = []
+        members: set[bytes] = set()
+        preferences: list[RegiePreference] = []
 
-        def decide(state: HouseholdState) -> CaseWrite:
+        def decide(state: HouseholdState, *, first: bool = False) -> CaseWrite:
             outcome.clear()
             grouped = households.group(_facts(state.signals), population, institutions)
             household = next(
@@ -248,6 +283,11 @@ class Judge:
                 and s.received.signal.keep_until >= today
             ]
             case = state.case if state.case is not None and state.case.household == key else None
+            if first:
+                members.update(household.members)
+            # A stated preference only chooses among regiehouders, so it never turns "nothing
+            # to write" into a write: the cheap first look goes without it.
+            preference = None if first else preferred_partner(preferences, active, view)
             decision = engine.evaluate(
                 household,
                 active,
@@ -256,15 +296,19 @@ class Judge:
                 today,
                 policies=self._policies,
                 on_outreach=state.on_outreach,
+                resident_preference=preference,
             )
             outcome.append(decision)
             return to_write(decision, state.case, view)
 
-        # A first look without the lock: when nothing would be written, no lock is taken. A
-        # signal committed after this snapshot is queued after its commit and judged then.
-        if _is_empty(decide(self._store.household_state(key, addresses, persons))):
+        # When the first look would write nothing, no lock is taken.
+        if _is_empty(decide(first_look, first=True)):
             return
-        self._store.judge_household(key, addresses, persons, decide, at)
+        # Read before the lock (the store's lock may not be re-entered from decide); a
+        # preference stated meanwhile counts at the household's next judgement.
+        preferences = self._store.preferences_of(members)
+        if self._store.judge_household(key, addresses, persons, decide, at):
+            self._on_notices()
         if outcome and outcome[0].actions:
             decision = outcome[0]
             case = decision.case
@@ -284,6 +328,7 @@ class Judge:
                         level=int(n.level),
                         rule=n.rule,
                     )
+                    self._store.record_escalation(n, at)  # reaches the role (operator desk)
 
 
 def to_write(decision: Decision, before: Case | None, view: RegistryView) -> CaseWrite:
@@ -353,6 +398,72 @@ def to_write(decision: Decision, before: Case | None, view: RegistryView) -> Cas
     )
 
 
+@dataclass
+class _Around:
+    """What a batch's households need, read at once: the register's facts and the stored
+    signals around the touched addresses and people, indexed for the per-household look."""
+
+    population: households.Population
+    signals: list[StoredSignal]
+    by_address: dict[bytes, list[int]]
+    by_person: dict[bytes, list[int]]
+
+    @classmethod
+    def read(cls, store: HubStore, addresses: set[bytes], persons: set[bytes]) -> _Around:
+        # Who lives at these addresses and where these people live: the register first...
+        population = population_from(store.population_facts_about(addresses, persons))
+        residence = population.residence
+        addresses |= {residence[p].address for p in persons if p in residence}
+        persons |= {p for p, r in residence.items() if r.address in addresses}
+        signals = store.household_signals(addresses, persons)
+        # ...then everyone with a signal there, whose other signals and register entries show
+        # where they live now.
+        newcomers = {
+            s.received.signal.person_pseudonym
+            for s in signals
+            if s.received.signal.person_pseudonym is not None
+        } - persons
+        if newcomers:
+            persons |= newcomers
+            population = population_from(store.population_facts_about(addresses, persons))
+            known = {s.received.id for s in signals}
+            signals += [
+                s for s in store.household_signals((), newcomers) if s.received.id not in known
+            ]
+            signals.sort(key=lambda s: (s.received.received_at, s.received.id))
+        by_address: dict[bytes, list[int]] = {}
+        by_person: dict[bytes, list[int]] = {}
+        for i, s in enumerate(signals):
+            by_address.setdefault(s.received.signal.address_pseudonym, []).append(i)
+            if s.received.signal.person_pseudonym is not None:
+                by_person.setdefault(s.received.signal.person_pseudonym, []).append(i)
+        return cls(population, signals, by_address, by_person)
+
+    def neighbourhood(
+        self, addresses: set[bytes], persons: set[bytes]
+    ) -> tuple[frozenset[bytes], frozenset[bytes]]:
+        """The addresses and people whose signals can belong to these households: the
+        register's residents, and everyone with a signal there."""
+        residence = self.population.residence
+        addresses = addresses | {residence[p].address for p in persons if p in residence}
+        persons = persons | {p for p, r in residence.items() if r.address in addresses}
+        for s in self.signals_of(addresses, persons):
+            if s.received.signal.person_pseudonym is not None:
+                persons.add(s.received.signal.person_pseudonym)
+        return frozenset(addresses), frozenset(persons)
+
+    def signals_of(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[StoredSignal]:
+        """The signals at these addresses or of these people, in arrival order."""
+        hits: set[int] = set()
+        for a in addresses:
+            hits.update(self.by_address.get(a, ()))
+        for p in persons:
+            hits.update(self.by_person.get(p, ()))
+        return [self.signals[i] for i in sorted(hits)]
+
+
 def _is_empty(write: CaseWrite) -> bool:
     return (
         write.case is None
@@ -385,8 +496,9 @@ def _facts(signals: Iterable[StoredSignal]) -> list[households.SignalFacts]:
 def _active(stored: StoredSignal, household: bytes) -> ActiveSignal:
     r = stored.received
     s = r.signal
-    # The hub holds no consent details yet: a signal that reached it left its node lawfully,
-    # and no consent-based signal's sender is disclosed to others (disclosure_ok False).
+    # A signal that reached the hub left its node lawfully; once the consent it was sent under
+    # ends (hub.consent_follower) it no longer counts. No consent-based signal's sender is
+    # disclosed to others (disclosure_ok False).
     return ActiveSignal(
         id=r.id,
         partner_id=r.partner_id,
@@ -398,4 +510,5 @@ def _active(stored: StoredSignal, household: bytes) -> ActiveSignal:
         observed_on=s.observed_on,
         household=household,
         person=s.person_pseudonym,
+        consent_ok=stored.consent_lost_at is None,
     )

@@ -22,7 +22,13 @@ from hub.domain import (
     StatementHeader,
 )
 from seinhuis.errors import InvalidArgument
-from seinhuis.serde import date_from_proto, date_to_proto, enum_from_proto, enum_to_proto
+from seinhuis.serde import (
+    date_from_proto,
+    date_to_proto,
+    enum_from_proto,
+    enum_reader,
+    enum_to_proto,
+)
 from seinhuis.v1 import envelope_pb2, feed_pb2, signal_pb2, vocabulary_pb2
 from seinhuis.vocabulary import LegalBasis, LifeDomain, SignalType, Urgency, WithdrawReason
 
@@ -54,6 +60,13 @@ def payload_from_proto(statement: envelope_pb2.Statement) -> Signal | Population
     raise InvalidArgument("required: a signal or a population_event", field="statement.payload")
 
 
+# Every intake signal is read through these: their tables are bound once.
+_signal_type = enum_reader(SignalType, vocabulary_pb2.SignalType, "signal.signal_type")
+_life_domain = enum_reader(LifeDomain, vocabulary_pb2.LifeDomain, "signal.life_domain")
+_urgency = enum_reader(Urgency, vocabulary_pb2.Urgency, "signal.urgency")
+_legal_basis = enum_reader(LegalBasis, vocabulary_pb2.LegalBasis, "signal.legal_basis")
+
+
 def signal_from_proto(msg: signal_pb2.Signal) -> Signal:
     arrears = None
     if msg.HasField("arrears"):
@@ -65,16 +78,10 @@ def signal_from_proto(msg: signal_pb2.Signal) -> Signal:
             written_reminder_sent=a.written_reminder_sent,
         )
     return Signal(
-        signal_type=enum_from_proto(
-            msg.signal_type, SignalType, vocabulary_pb2.SignalType, "signal.signal_type"
-        ),
-        life_domain=enum_from_proto(
-            msg.life_domain, LifeDomain, vocabulary_pb2.LifeDomain, "signal.life_domain"
-        ),
-        urgency=enum_from_proto(msg.urgency, Urgency, vocabulary_pb2.Urgency, "signal.urgency"),
-        legal_basis=enum_from_proto(
-            msg.legal_basis, LegalBasis, vocabulary_pb2.LegalBasis, "signal.legal_basis"
-        ),
+        signal_type=_signal_type(msg.signal_type),
+        life_domain=_life_domain(msg.life_domain),
+        urgency=_urgency(msg.urgency),
+        legal_basis=_legal_basis(msg.legal_basis),
         observed_on=date_from_proto(msg.observed_on, "signal.observed_on"),
         keep_until=date_from_proto(msg.keep_until, "signal.keep_until"),
         person_pseudonym=bytes(msg.subject.person_pseudonym) or None,

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import grpc
 
 from hub.domain import ID_BYTES, ReceivedSignal, kind_of
 from hub.intake import Intake, Verdict
-from hub.judge import Judge, touched_by
+from hub.judge import Judge
 from hub.registry import Partner, Registry
 from hub.serde import notification_to_proto, withdraw_reason_from_proto
 from hub.store import HubStore, Outcome
-from seinhuis import logs
+from seinhuis import logs, metrics
 from seinhuis.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -36,6 +37,8 @@ log = logs.get_logger(__name__)
 MAX_SEALED_BYTES = 16 * 1024
 #: Envelopes per storage transaction within a stream; bounds memory whatever the stream length.
 CHUNK_SIZE = 500
+#: Cursors are signed 64-bit integers in storage; a larger one is no cursor the hub gave out.
+MAX_CURSOR = 2**63 - 1
 
 
 def _already_exists() -> AlreadyExists:
@@ -47,6 +50,7 @@ def identify(registry: Registry, context: grpc.ServicerContext) -> Partner:
     partner = registry.by_certificate_cn(peer_common_name(context))
     if partner is None:
         log.info("hub.envelope_refused", code="UNAUTHENTICATED", reason="unknown peer certificate")
+        metrics.hub_refused(metrics.UNREGISTERED, {Unauthenticated: 1})
         raise Unauthenticated("", detail="unknown peer certificate")
     return partner
 
@@ -85,10 +89,12 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.SubmitRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SubmitResponse:
         partner = identify(self._registry, context)
+        first_arrival = time.perf_counter()
         verdict = self._check(partner, request.envelope)
         if verdict.error is not None:
+            metrics.hub_refused(partner.type, {type(verdict.error): 1})
             raise verdict.error
-        (result,) = self._store_chunk(partner, [(0, verdict)])
+        (result,) = self._store_chunk(partner, [(0, verdict)], first_arrival)
         if result.code != 0:
             raise _already_exists()
         return intake_pb2.SubmitResponse(id=verdict.id)
@@ -101,6 +107,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         partner = identify(self._registry, context)
         results: list[intake_pb2.EnvelopeResult] = []
         pending: list[tuple[int, Verdict]] = []
+        refused: dict[type[SeinhuisError], int] = {}  # for metrics, counted once per stream
+        first_arrival = 0.0
         for index, envelope in enumerate(stream_envelopes(request_iterator)):
             if index >= self._max_envelopes:
                 # Chunks already committed stay stored; the node's retry then gets ALREADY_EXISTS.
@@ -110,12 +118,16 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             verdict = self._check(partner, envelope)
             if verdict.error is not None:
                 results.append(_result(index, verdict.id, verdict.error))
+                refused[type(verdict.error)] = refused.get(type(verdict.error), 0) + 1
                 continue
+            if not pending:
+                first_arrival = time.perf_counter()
             pending.append((index, verdict))
             if len(pending) >= self._chunk_size:
-                results.extend(self._store_chunk(partner, pending))
+                results.extend(self._store_chunk(partner, pending, first_arrival))
                 pending = []
-        results.extend(self._store_chunk(partner, pending))
+        results.extend(self._store_chunk(partner, pending, first_arrival))
+        metrics.hub_refused(partner.type, refused)
         results.sort(key=lambda r: r.index)
         return intake_pb2.SubmitStreamResponse(results=results)
 
@@ -128,10 +140,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         if len(request.id) != ID_BYTES:
             raise InvalidArgument(f"must be {ID_BYTES} bytes", field="id")
         reason = withdraw_reason_from_proto(request.reason)
-        before = self._store.get_signal(bytes(request.id))
+        # The store queues the signal's household for judgement with the withdrawal.
         self._store.withdraw(partner.id, bytes(request.id), reason, self._clock())
-        if self._judge is not None and before is not None:
-            self._judge.submit(touched_by([before.received]))
+        if self._judge is not None:
+            self._judge.wake()
         log.info("hub.signal_withdrawn", id=bytes(request.id), partner=partner.id, reason=reason)
         return intake_pb2.WithdrawResponse(id=request.id)
 
@@ -173,7 +185,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             )
 
     def _store_chunk(
-        self, partner: Partner, pending: list[tuple[int, Verdict]]
+        self, partner: Partner, pending: list[tuple[int, Verdict]], first_arrival: float
     ) -> list[intake_pb2.EnvelopeResult]:
         """Store accepted items in one transaction; results only once it has committed."""
         if not pending:
@@ -181,11 +193,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         items = [v.item for _, v in pending if v.item is not None]
         outcomes = self._store.add_batch(items)
         if self._judge is not None:
-            # Queued after the commit; the judgement runs on the judge's own thread.
-            stored = [i for i, o in zip(items, outcomes, strict=True) if o is Outcome.STORED]
-            self._judge.submit(touched_by(stored))
+            # add_batch queued the stored items' households in its transaction.
+            self._judge.wake()
         results = []
         duplicates = 0
+        stored_types: dict[str | None, int] = {}  # for metrics, counted once per batch
         for (index, verdict), item, outcome in zip(pending, items, outcomes, strict=True):
             if outcome is Outcome.ALREADY_EXISTS:
                 duplicates += 1
@@ -193,6 +205,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 results.append(_result(index, verdict.id, _already_exists()))
                 continue
             signal_type = item.signal.signal_type if isinstance(item, ReceivedSignal) else None
+            stored_types[signal_type] = stored_types.get(signal_type, 0) + 1
             # Per envelope at debug: at thousands a second, formatting the line costs more
             # than checking the envelope; the batch line below is the one kept at info.
             log.debug(
@@ -209,6 +222,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             stored=len(items) - duplicates,
             duplicates=duplicates,
         )
+        metrics.hub_stored(partner.type, stored_types, duplicates, first_arrival)
         return results
 
 
@@ -237,6 +251,8 @@ class FeedServicer(feed_pb2_grpc.PartnerFeedServiceServicer):
     ) -> Iterator[feed_pb2.SubscribeResponse]:
         partner = identify(self._registry, context)
         cursor = request.after_cursor
+        if cursor > MAX_CURSOR:
+            raise InvalidArgument(f"must be at most {MAX_CURSOR}", field="after_cursor")
         log.info("hub.feed_subscribed", partner=partner.id, after_cursor=cursor)
         # A cancelled client should not keep a worker waiting until the next poll.
         context.add_callback(self._store.wake)

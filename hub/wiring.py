@@ -11,23 +11,34 @@ from pathlib import Path
 
 import grpc
 
+from hub import consent_wiring, judge_process
 from hub import institutions as institutions_module
 from hub import registry as registry_module
-from hub.config import HubConfig
+from hub import staff as staff_module
+from hub.config import MEMORY_URL, HubConfig
 from hub.intake import Intake
 from hub.judge import Judge
 from hub.judgement import policy as policy_module
+from hub.operator.desk import Desk
+from hub.operator.servicer import OperatorServicer
 from hub.rekey import KeyVersionFollower
 from hub.servicer import FeedServicer, IntakeServicer
 from hub.store import HubStore, open_store
 from pseudonym.client import PseudonymClient
 from seinhuis import catalogue as catalogue_module
-from seinhuis import logs, transport
+from seinhuis import logs, metrics, transport
 from seinhuis.crypto.envelope import Opener
 from seinhuis.crypto.keys import load_sealing_key
 from seinhuis.errors import ConfigError, Unavailable
 from seinhuis.ratelimit import RateLimiter
-from seinhuis.v1 import feed_pb2, feed_pb2_grpc, intake_pb2, intake_pb2_grpc
+from seinhuis.v1 import (
+    feed_pb2,
+    feed_pb2_grpc,
+    intake_pb2,
+    intake_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+)
 
 log = logs.get_logger(__name__)
 
@@ -50,6 +61,12 @@ class HubService:
     follower: KeyVersionFollower | None = None
     judge: Judge | None = None
     port: int | None = field(default=None, init=False)
+    #: The judge's own process, when the config asks for one (judge = "process").
+    judge_process: judge_process.JudgeProcess | None = field(default=None, init=False)
+    #: Serves /metrics when the config sets metrics_listen.
+    exporter: metrics.Exporter | None = None
+    #: Consent (issue 5): receipt checks, the Watch follower, the ResidentService.
+    consent: consent_wiring.ConsentParts | None = None
 
     def start(self) -> int:
         """Bind (mutual TLS required), serve, write the port file; returns the bound port."""
@@ -57,11 +74,18 @@ class HubService:
         port = self.server.add_secure_port(self.config.listen, credentials)
         if port == 0:
             raise Unavailable(f"cannot listen on {self.config.listen}")
+        if self.exporter is not None:
+            self.exporter.start()
         self.server.start()
         if self.judge is not None:
             self.judge.start()
+        elif self.config.judge == "process":
+            self.judge_process = judge_process.JudgeProcess(self.config, self.store.wake)
+            self.judge_process.start()
         if self.follower is not None:
             self.follower.start()
+        if self.consent is not None:
+            self.consent.start()
         self.port = port
         if self.config.port_file is not None:
             write_port_file(self.config.port_file, port)
@@ -75,9 +99,15 @@ class HubService:
         self.feed.shutdown()
         if self.follower is not None:
             self.follower.stop()
+        if self.consent is not None:
+            self.consent.stop()
         self.server.stop(grace).wait()
+        if self.exporter is not None:
+            self.exporter.stop()
         if self.judge is not None:
             self.judge.stop()
+        if self.judge_process is not None:
+            self.judge_process.stop()
         self.store.close()
 
     def wait(self) -> None:
@@ -101,12 +131,41 @@ def build(
         catalogue_module.load(config.catalogue) if config.catalogue else catalogue_module.load()
     )
     opener = Opener([load_sealing_key(path) for path in config.sealing_keys])
-    store = store if store is not None else open_store(config.database_url)
+    store = (
+        store
+        if store is not None
+        else open_store(config.database_url, auto_migrate=config.auto_migrate)
+    )
     institutions_file = config.institutions
-    judge = Judge(
-        store,
-        registry,
-        policy_module.load(),
+    policies = policy_module.load()
+    staff = staff_module.load(config.staff)
+    staff.check_apart_from(registry, str(config.staff))
+    # The judge runs here in a thread, or in a process of its own (HubService.start).
+    in_thread = config.judge == "thread" or (
+        config.judge == "process" and config.database_url == MEMORY_URL
+    )
+    judge = (
+        Judge(
+            store,
+            registry,
+            policies,
+            institutions=lambda: institutions_module.load(institutions_file).addresses,
+            clock=clock,
+        )
+        if in_thread
+        else None
+    )
+    # Each partner may hold a feed subscription open; they must not starve the intake.
+    server = transport.build_server(
+        max_workers=_BASE_WORKERS + len(registry.partners),
+        capture_file=config.capture_requests_file,
+    )
+    consent = consent_wiring.build(
+        config,
+        store=store,
+        registry=registry,
+        judge=judge,
+        server=server,
         institutions=lambda: institutions_module.load(institutions_file).addresses,
         clock=clock,
     )
@@ -117,6 +176,7 @@ def build(
         opener=opener,
         max_clock_skew=dt.timedelta(seconds=config.max_clock_skew_s),
         clock=clock,
+        consent=consent.gate,
     )
     intake_servicer = IntakeServicer(
         intake=intake,
@@ -128,18 +188,21 @@ def build(
         judge=judge,
     )
     feed = FeedServicer(registry=registry, store=store)
-    # Each partner may hold a feed subscription open; they must not starve the intake.
-    server = transport.build_server(
-        max_workers=_BASE_WORKERS + len(registry.partners),
-        capture_file=config.capture_requests_file,
-    )
     intake_pb2_grpc.add_IntakeServiceServicer_to_server(intake_servicer, server)
     feed_pb2_grpc.add_PartnerFeedServiceServicer_to_server(feed, server)
+    operator_pb2_grpc.add_OperatorServiceServicer_to_server(
+        OperatorServicer(
+            desk=Desk(store, registry, policies, clock=clock), staff=staff, partners=registry
+        ),
+        server,
+    )
     transport.add_health_and_reflection(
         server,
         [
             transport.full_service_name(intake_pb2, "IntakeService"),
             transport.full_service_name(feed_pb2, "PartnerFeedService"),
+            transport.full_service_name(operator_pb2, "OperatorService"),
+            *([consent_wiring.SERVICE_NAME] if consent.gate is not None else []),
         ],
     )
     follower = None
@@ -152,7 +215,14 @@ def build(
             ps.rekey_interval_s,
         )
     return HubService(
-        config=config, store=store, server=server, feed=feed, follower=follower, judge=judge
+        config=config,
+        store=store,
+        server=server,
+        feed=feed,
+        follower=follower,
+        judge=judge,
+        exporter=metrics.Exporter(config.metrics_listen, config.metrics_port_file),
+        consent=consent,
     )
 
 

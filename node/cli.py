@@ -258,9 +258,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 def _quiet_logs(verbose: bool = False) -> None:
     """Client commands log to stderr, warnings only unless asked: stdout is for results."""
-    logs.configure(
-        "node-cli", stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING
-    )
+    logs.configure("node-cli", level=logging.INFO if verbose else logging.WARNING)
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from seinhuis.errors import ConfigError
+from seinhuis.metrics import parse_listen
 from seinhuis.transport import TlsFiles
 from seinhuis.vocabulary import PartnerType
 
 PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+#: host:port, the host a name, an IPv4 address or a bracketed IPv6 address.
+_ADDRESS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}")
 
 _KEYS = {
     "partner_id",
@@ -30,22 +33,30 @@ _KEYS = {
     "tls",
     "delivery",
     "cache",
+    "consent",
+    "metrics_listen",
+    "metrics_port_file",
 }
 _HUB_KEYS = {"target", "server_name", "sealing_public", "id", "timeout_s"}
 _PSEUDONYM_KEYS = {"target", "server_name", "max_batch", "timeout_s"}
 _TLS_KEYS = {"ca_cert", "cert", "key"}
 _DELIVERY_KEYS = {"batch_size", "backoff_initial_s", "backoff_max_s", "idle_poll_s"}
 _CACHE_KEYS = {"max_entries", "version_check_interval_s"}
+_CONSENT_KEYS = {"target", "server_name", "timeout_s"}
 
 
 @dataclass(frozen=True)
 class HubTarget:
+    #: The first (often only) hub address, host:port.
     target: str
     server_name: str
     sealing_public: Path
     #: The recipient name in statements; the hub's `id`, by default its TLS server name.
     id: str
     timeout_s: float
+    #: Every hub process's address (`target` may be a list): the node spreads its calls over
+    #: them, round robin; they share one database. Each must present `server_name`.
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,15 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class ConsentTarget:
+    """The consent registry the node asks before accepting a consent-based signal (issue 5)."""
+
+    target: str
+    server_name: str = "consent"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """Everything a node needs; paths are absolute, bounds are checked."""
 
@@ -89,6 +109,12 @@ class NodeConfig:
     tls: TlsFiles
     delivery: DeliveryConfig
     cache: CacheConfig
+    #: None: consent-based signals are not checked here (development only; node.consent).
+    consent: ConsentTarget | None = None
+    #: Loopback host:port serving Prometheus metrics at /metrics; empty: off.
+    metrics_listen: str = ""
+    #: Where the bound metrics port is written (like port_file).
+    metrics_port_file: Path | None = None
 
     @property
     def listen_is_local(self) -> bool:
@@ -139,6 +165,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "node.toml") ->
     delivery = _section(node, "delivery", _DELIVERY_KEYS, base, source, optional=True)
     cache = _section(node, "cache", _CACHE_KEYS, base, source, optional=True)
     server_name = hub.text("server_name")
+    hub_addresses = hub.addresses("target")
     backoff_initial = delivery.number("backoff_initial_s", 0.001, 60.0, 0.1)
     return NodeConfig(
         partner_id=partner_id,
@@ -151,11 +178,12 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "node.toml") ->
         local_token_file=r.optional_path("local_token_file"),
         catalogue=r.optional_path("catalogue"),
         hub=HubTarget(
-            target=hub.text("target"),
+            target=hub_addresses[0],
             server_name=server_name,
             sealing_public=hub.path("sealing_public"),
             id=hub.text("id", server_name),
             timeout_s=hub.number("timeout_s", 0.1, 3600.0, 30.0),
+            addresses=hub_addresses,
         ),
         pseudonym=PseudonymTarget(
             target=pseudonym.text("target"),
@@ -174,6 +202,33 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "node.toml") ->
             max_entries=cache.integer("max_entries", 1, 1_000_000_000, 1_000_000),
             version_check_interval_s=cache.number("version_check_interval_s", 0.0, 86400.0, 60.0),
         ),
+        consent=_consent(node, base, source),
+        metrics_listen=_metrics_listen(node, source),
+        metrics_port_file=r.optional_path("metrics_port_file"),
+    )
+
+
+def _metrics_listen(node: dict[str, Any], source: str) -> str:
+    value = node.get("metrics_listen", "")
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: node.metrics_listen: must be a string")
+    if value:
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: node.metrics_listen: {exc}") from None
+    return value
+
+
+def _consent(node: dict[str, Any], base: Path, source: str) -> ConsentTarget | None:
+    """[node.consent]: target (required in the table), server_name, timeout_s."""
+    if "consent" not in node:
+        return None
+    c = _section(node, "consent", _CONSENT_KEYS, base, source)
+    return ConsentTarget(
+        target=c.text("target"),
+        server_name=c.text("server_name", "consent"),
+        timeout_s=c.number("timeout_s", 0.1, 3600.0, 10.0),
     )
 
 
@@ -234,6 +289,17 @@ class _Reader:
 
     def path(self, key: str) -> Path:
         return self.base / self.text(key)
+
+    def addresses(self, key: str) -> tuple[str, ...]:
+        """One host:port, or a non-empty list of them."""
+        value = self.data.get(key)
+        if not isinstance(value, list):
+            return (self.text(key),)
+        if not value or not all(isinstance(v, str) and _ADDRESS.fullmatch(v) for v in value):
+            raise self._fail(key, "must be host:port or a non-empty list of host:port")
+        if len(set(value)) != len(value):
+            raise self._fail(key, "lists an address twice")
+        return tuple(value)
 
     def optional_path(self, key: str) -> Path | None:
         value = self.data.get(key, "")

@@ -13,6 +13,7 @@ import contextvars
 import datetime as dt
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from node import serde
 from node.inbox import CASE_KINDS, KIND_SIGNAL_EXPIRED, KIND_SIGNAL_WITHDRAWN, Inbox
 from node.model import Notification
 from node.outbox import Outbox, PendingMessage, Result
-from seinhuis import logs
+from seinhuis import logs, metrics
 from seinhuis.crypto.envelope import Sealer
 from seinhuis.errors import CATALOG, InvalidArgument, SeinhuisError, Unavailable
 from seinhuis.serde import enum_to_proto
@@ -89,7 +90,7 @@ class HubClient:
         self._stub = intake_pb2_grpc.IntakeServiceStub(channel)
         self._timeout = timeout_s
         self._lock = threading.Lock()
-        self._current: grpc.Future[Any] | None = None
+        self._current: set[grpc.Future[Any]] = set()  # one per sending thread
 
     def submit_stream(self, envelopes: Iterable[envelope_pb2.SealedEnvelope]) -> list[Any]:
         """Send envelopes as one stream; the hub's EnvelopeResult per envelope.
@@ -100,19 +101,19 @@ class HubClient:
         requests = _batched_requests(envelopes)
         future = self._stub.SubmitStream.future(requests, timeout=self._timeout)
         with self._lock:
-            self._current = future
+            self._current.add(future)
         try:
             response: intake_pb2.SubmitStreamResponse = future.result()
         finally:
             with self._lock:
-                self._current = None
+                self._current.discard(future)
         return list(response.results)
 
     def cancel(self) -> None:
-        """Cancel a call in progress, so a stopping node does not wait for the hub."""
+        """Cancel the calls in progress, so a stopping node does not wait for the hub."""
         with self._lock:
-            if self._current is not None:
-                self._current.cancel()
+            for future in self._current:
+                future.cancel()
 
     def withdraw(self, message_id: bytes, reason: WithdrawReason) -> None:
         """Withdraw a delivered signal at the hub; raises the hub's refusal as SeinhuisError."""
@@ -144,7 +145,14 @@ def _batched_requests(
 
 
 class Sender:
-    """The background thread that drains the outbox to the hub."""
+    """The background threads that drain the outbox to the hub.
+
+    `streams` threads each claim their own batch and stream it, so while the hub checks and
+    stores one batch the next is already being sealed and sent: neither side waits for the
+    other. Each message is in one claim at a time; order between batches is not kept, and
+    nothing at the hub depends on it (ids make delivery idempotent, the judgement orders by
+    observation dates).
+    """
 
     def __init__(
         self,
@@ -153,6 +161,7 @@ class Sender:
         sealer: Sealer,
         *,
         batch_size: int = 500,
+        streams: int = 2,
         backoff: Backoff = Backoff(),
         idle_poll_s: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -169,53 +178,53 @@ class Sender:
         self._clock = clock
         self._stop = threading.Event()
         self._last_code = ""
-        self._failures = 0
-        self._seen = 0
-        self._thread = _thread(self._run, "node-sender")
+        self._threads = [_thread(self._run, f"node-sender-{i}") for i in range(streams)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._hub.cancel()
         self._outbox.wake()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def _run(self) -> None:
-        self._failures = 0
-        self._seen = self._outbox.accepted_seq()
+        failures = 0
+        seen = self._outbox.accepted_seq()
         while not self._stop.is_set():
             try:
-                self._step()
+                failures, seen = self._step(failures, seen)
             except Exception as exc:  # the thread must survive anything, even a broken log
                 with contextlib.suppress(Exception):
                     log.error("node.thread_crashed", thread="sender", error_type=type(exc).__name__)
                 self._stop.wait(self._backoff.max_s)
 
-    def _step(self) -> None:
+    def _step(self, failures: int, seen: int) -> tuple[int, int]:
+        """One batch: (consecutive failures, last accept seen) afterwards."""
         batch = self._outbox.claim(self._batch_limit)
         if not batch:
-            self._seen = self._outbox.wait_for_accept(self._seen, self._idle_poll_s)
-            return
+            return failures, self._outbox.wait_for_accept(seen, self._idle_poll_s)
         try:
-            ok = self.send_batch(batch, attempt=self._failures + 1)
+            ok = self.send_batch(batch, attempt=failures + 1)
         finally:
             self._outbox.release([m.id for m in batch])  # a no-op once results are recorded
         if ok:
-            self._failures = 0
-            return
-        self._failures += 1
-        delay = self._backoff.delay(self._failures)
+            return 0, seen
+        failures += 1
+        delay = self._backoff.delay(failures)
         log.warning(
             "node.delivery_failed",
-            attempt=self._failures,
+            attempt=failures,
             code=self._last_code,
             backoff_s=round(delay, 3),
             pending=self._outbox.pending_count(),
         )
         self._stop.wait(delay)
+        return failures, seen
 
     def send_batch(self, batch: Sequence[PendingMessage], *, attempt: int = 1) -> bool:
         """Send one batch and record the outcome; False if it must be retried later."""
@@ -223,9 +232,11 @@ class Sender:
         envelopes = (
             self._sealer.seal(serde.statement(m.id, m.kind, m.payload, signed_at)) for m in batch
         )
+        started = time.perf_counter()
         try:
             answers = self._hub.submit_stream(envelopes)
         except grpc.RpcError as exc:
+            metrics.NODE_DELIVERY_SECONDS.labels("failed").observe(time.perf_counter() - started)
             code = exc.code()
             self._last_code = code.name if code is not None else "UNKNOWN"
             if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -233,6 +244,7 @@ class Sender:
                 self._batch_limit = max(1, len(batch) // 2)
             self._outbox.record_failure([m.id for m in batch])
             return False
+        metrics.NODE_DELIVERY_SECONDS.labels("answered").observe(time.perf_counter() - started)
         by_index = {int(a.index): a for a in answers}
         final: list[Result] = []
         retry: list[bytes] = []

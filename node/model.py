@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from seinhuis.vocabulary import (
@@ -113,6 +113,14 @@ class Arrears:
 
 
 @dataclass(frozen=True)
+class ConsentReceipt:
+    """The consent registry's signed receipt a consent-based signal carries (node.consent)."""
+
+    receipt: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Signal:
     """The minimal signal the hub receives."""
 
@@ -124,6 +132,8 @@ class Signal:
     keep_until: dt.date
     subject: Subject
     arrears: Arrears | None = None
+    #: Only for consent-based signals, once the registry permitted them.
+    consent_receipt: ConsentReceipt | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from node import db, serde
@@ -77,10 +77,14 @@ class _Row:
     @classmethod
     def of(cls, item: Outgoing) -> _Row:
         kind, payload = serde.payload_to_bytes(item.payload)
+        digested = payload
+        if isinstance(item.payload, Signal) and item.payload.consent_receipt is not None:
+            # A retried call gets a fresh consent receipt: the same signal all the same.
+            _, digested = serde.payload_to_bytes(replace(item.payload, consent_receipt=None))
         return cls(
             kind=kind,
             payload=payload,
-            digest=hashlib.sha256(kind.encode() + b"\x00" + payload).digest(),
+            digest=hashlib.sha256(kind.encode() + b"\x00" + digested).digest(),
             reference=item.partner_reference or None,
             signal_type=item.payload.signal_type.value if isinstance(item.payload, Signal) else "",
         )

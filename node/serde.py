@@ -171,6 +171,9 @@ def signal_to_proto(s: Signal) -> signal_pb2.Signal:
     )
     if s.arrears is not None:
         msg.arrears.CopyFrom(_arrears_to_proto(s.arrears))
+    if s.consent_receipt is not None:
+        msg.consent_receipt.receipt = s.consent_receipt.receipt
+        msg.consent_receipt.signature = s.consent_receipt.signature
     return msg
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from node.consent import ConsentGate
 from node.identifiers import BirthDate, Bsn, DutchAddress, PartnerReference
 from node.model import (
     Arrears,
@@ -101,8 +102,11 @@ class Node:
         outbox: Outbox,
         hub: HubWithdrawal | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        consent: ConsentGate | None = None,
     ) -> None:
         self.partner_type = partner_type
+        #: Consent checks for consent-based signals (node.consent); None: not checked.
+        self._consent = consent
         self._catalogue = catalogue
         self._pseudonyms = pseudonymizer
         self._outbox = outbox
@@ -164,6 +168,14 @@ class Node:
             )
             for c, address in zip(checked, found[IdentifierKind.ADDRESS], strict=True)
         ]
+        if self._consent is not None:
+            # Consent (issue 5): a consent-based signal goes on only with the registry's receipt.
+            batch.checked, batch.outgoing, refused = self._consent.attach(
+                batch.checked, batch.outgoing
+            )
+            for (i, _), error in refused:
+                _log_refusal(error)
+                batch.results[i] = error
         return batch
 
     def store_batch(self, batch: SignalBatch) -> list[bytes | SeinhuisError]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health
 
+from node import consent as node_consent
 from node.config import NodeConfig
 from node.delivery import Backoff, FeedFollower, HubClient, Sender
 from node.inbox import Inbox
@@ -19,7 +22,7 @@ from node.service import Node
 from node.servicer import BearerTokenInterceptor, NodeServicer
 from pseudonym.client import PseudonymClient
 from seinhuis import catalogue as catalogue_mod
-from seinhuis import logs, transport
+from seinhuis import logs, metrics, transport
 from seinhuis.crypto import keys
 from seinhuis.crypto.envelope import Sealer
 from seinhuis.errors import ConfigError
@@ -91,18 +94,21 @@ def open_local(config: NodeConfig, *, source: PseudonymSource | None = None) -> 
     )
     outbox = Outbox(config.database)
     inbox = Inbox(config.database)
-    hub_channel = transport.secure_channel(
-        config.hub.target, config.tls, server_name=config.hub.server_name
-    )
+    hub_channel = open_hub_channel(config)
     hub = HubClient(hub_channel, timeout_s=config.hub.timeout_s)
+    channels = [hub_channel]
+    consent = node_consent.open_gate(config)
+    if consent is not None:
+        channels.append(consent[1])
     node = Node(
         partner_type=config.partner_type,
         catalogue=catalogue,
         pseudonymizer=pseudonyms,
         outbox=outbox,
         hub=hub,
+        consent=consent[0] if consent is not None else None,
     )
-    return LocalNode(config, node, outbox, inbox, pseudonyms, hub, [hub_channel], closers)
+    return LocalNode(config, node, outbox, inbox, pseudonyms, hub, channels, closers)
 
 
 @dataclass
@@ -115,6 +121,8 @@ class NodeService:
     sender: Sender
     feed: FeedFollower
     port: int = 0
+    #: Serves /metrics when the config sets metrics_listen.
+    exporter: metrics.Exporter | None = None
     _stopped: bool = False
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -131,6 +139,9 @@ class NodeService:
             raise ConfigError(f"node.listen: cannot bind {listen}") from exc
         if port == 0 and not listen.startswith("unix"):
             raise ConfigError(f"node.listen: cannot bind {listen}")
+        if self.exporter is not None:
+            metrics.NODE_OUTBOX.bind(self._outbox_depth)
+            self.exporter.start()
         self.server.start()
         self.sender.start()
         self.feed.start()
@@ -151,7 +162,14 @@ class NodeService:
         self.server.stop(grace).wait()
         self.sender.stop()
         self.feed.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
+            metrics.NODE_OUTBOX.unbind(self._outbox_depth)
         self.local.close()
+
+    def _outbox_depth(self) -> dict[str, float]:
+        # Read from the database at scrape time: an import may fill it from another process.
+        return {s.value.lower(): n for s, n in self.local.outbox.counts().items()}
 
     def wait(self) -> None:
         self.server.wait_for_termination()
@@ -186,15 +204,54 @@ def build(config: NodeConfig, *, source: PseudonymSource | None = None) -> NodeS
         backoff=backoff,
         idle_poll_s=delivery.idle_poll_s,
     )
-    feed_channel = transport.secure_channel(
-        config.hub.target, config.tls, server_name=config.hub.server_name
-    )
+    feed_channel = open_hub_channel(config)
     local.channels.append(feed_channel)
     feed = FeedFollower(local.inbox, feed_channel, backoff=backoff)
     server = transport.build_server(interceptors=interceptors)
     node_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(local.node), server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
-    return NodeService(local, server, health_servicer, sender, feed)
+    exporter = metrics.Exporter(config.metrics_listen, config.metrics_port_file)
+    return NodeService(local, server, health_servicer, sender, feed, exporter=exporter)
+
+
+def open_hub_channel(config: NodeConfig) -> grpc.Channel:
+    """A channel to the hub over mutual TLS; with several hub addresses, one channel that
+    spreads calls over all of them (round robin) and skips those that are down. Every hub
+    must present a certificate for `node.hub.server_name`."""
+    target, options = hub_channel_target(config.hub.addresses or (config.hub.target,))
+    return transport.secure_channel(
+        target, config.tls, server_name=config.hub.server_name, options=options
+    )
+
+
+def hub_channel_target(addresses: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
+    """gRPC's target and channel options for one or several hub addresses.
+
+    Several: the `ipv4:`/`ipv6:` resolver over the addresses (host names are resolved once,
+    here) with the round_robin load balancing policy.
+    """
+    if len(addresses) == 1:
+        return addresses[0], []
+    resolved = [_resolve(a) for a in addresses]
+    families = {family for family, _ in resolved}
+    if len(families) != 1:
+        raise ConfigError("node.hub.target: list IPv4 or IPv6 hub addresses, not both")
+    scheme = "ipv4" if families == {socket.AF_INET} else "ipv6"
+    target = f"{scheme}:" + ",".join(endpoint for _, endpoint in resolved)
+    return target, [("grpc.lb_policy_name", "round_robin")]
+
+
+def _resolve(address: str) -> tuple[int, str]:
+    """(address family, "ip:port" or "[ip]:port") for a host:port."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"node.hub.target: cannot resolve {address}") from exc
+    family, _, _, _, sockaddr = infos[0]
+    ip = str(sockaddr[0])
+    return family, f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
 
 
 def _read_token(config: NodeConfig) -> str | None:

@@ -7,6 +7,9 @@ port_file = "pseudonym.port"     # optional: the bound port is written here afte
 keyring = "keyring"              # folder of versioned OPRF master keys (pseudonym.keyring)
 audit_database = "audit.db"      # SQLite file: one row per query, never the values
 hub_ids = ["hub"]                # certificate CNs allowed to fetch re-key factors
+partners = "partners.yaml"       # this service's copy of the partner registry: the partner
+                                 # nodes (by certificate CN) that may evaluate
+portal_ids = ["portal"]          # optional: resident portals that may evaluate (default none)
 max_batch = 10000                # elements per Evaluate request, 1..100000
 rate_per_partner = 200000.0      # evaluations per second per partner (token bucket)
 rate_burst = 400000              # bucket size; at least max_batch
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from seinhuis.errors import ConfigError
+from seinhuis.metrics import parse_listen
 from seinhuis.transport import TlsFiles
 
 #: 100000 elements of 32 bytes plus framing stay well inside a 4 MiB gRPC message.
@@ -41,14 +45,22 @@ class PseudonymConfig:
     keyring: Path
     audit_database: Path
     tls: TlsFiles
+    #: This service's copy of the partner registry (seinhuis.partner_list): who may evaluate.
+    partners: Path
     listen: str = "127.0.0.1:0"
     port_file: Path | None = None
     hub_ids: frozenset[str] = frozenset({"hub"})
+    #: Certificate CNs of resident portals, which evaluate for the resident who logged in.
+    portal_ids: frozenset[str] = frozenset()
     max_batch: int = 10_000
     rate_per_partner: float = 200_000.0
     rate_burst: int = 400_000
     #: For audits and privacy tests: every request as received is appended here.
     capture_requests_file: Path | None = None
+    #: Loopback host:port serving Prometheus metrics at /metrics; empty: off.
+    metrics_listen: str = ""
+    #: Where the bound metrics port is written (like port_file).
+    metrics_port_file: Path | None = None
 
 
 class _Section:
@@ -132,20 +144,35 @@ def from_mapping(data: Mapping[str, Any], *, base: Path, source: Path) -> Pseudo
     hub_ids = s.get("hub_ids", list, sorted(PseudonymConfig.hub_ids))
     if not all(isinstance(h, str) and h for h in hub_ids):
         raise s.error("hub_ids", "must be a list of certificate common names")
+    portal_ids = s.get("portal_ids", list, [])
+    if not all(isinstance(h, str) and h for h in portal_ids):
+        raise s.error("portal_ids", "must be a list of certificate common names")
+    if set(portal_ids) & set(hub_ids):
+        raise s.error("portal_ids", "a name cannot be both a portal and the hub")
     max_batch = s.number("max_batch", int, 1, MAX_BATCH_LIMIT)
     rate = float(s.number("rate_per_partner", (int, float), 1e-3, MAX_RATE))
     burst = s.number("rate_burst", int, max_batch, MAX_RATE * 10)
+    metrics_listen = s.get("metrics_listen", str, "")
+    if metrics_listen:
+        try:
+            parse_listen(metrics_listen)
+        except ValueError as exc:
+            raise s.error("metrics_listen", str(exc)) from None
     config = PseudonymConfig(
         keyring=s.path("keyring"),
         audit_database=s.path("audit_database"),
         tls=tls,
+        partners=s.path("partners"),
         listen=listen,
         port_file=s.optional_path("port_file"),
         hub_ids=frozenset(hub_ids),
+        portal_ids=frozenset(portal_ids),
         max_batch=max_batch,
         rate_per_partner=rate,
         rate_burst=burst,
         capture_requests_file=s.optional_path("capture_requests_file"),
+        metrics_listen=metrics_listen,
+        metrics_port_file=s.optional_path("metrics_port_file"),
     )
     s.finish()
     return config

@@ -1,4 +1,18 @@
-"""The service's rules: who may evaluate how much, who may re-key, and the audit of each query."""
+"""The service's rules: who may evaluate how much, who may re-key, and the audit of each query.
+
+Who may do what, by the common name of the CA-verified client certificate:
+
+    caller                               Evaluate  GetKeyInfo  GetRekeyFactor
+    a partner in this service's copy     yes       yes         no
+      of the partner registry
+    a resident portal (portal_ids)       yes       yes         no
+    the hub (hub_ids)                    no        yes         yes
+    any other certificate of the CA      no        no          no
+
+Default deny: a certificate the network's CA issued for someone else (a member of staff, the
+consent service, a partner that was removed) cannot turn guessed citizen numbers into
+pseudonyms. docs/trust-model.md says why the list is this service's own.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +43,12 @@ class KeyringSource(Protocol):
     def get(self) -> Keyring: ...
 
 
+#: One message for every certificate that is not on the list: it says nothing about why.
+NOT_ADMITTED = (
+    "only registered partner nodes and the resident portal may use the pseudonymisation service"
+)
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -48,18 +68,26 @@ class Evaluator:
         *,
         max_batch: int,
         hub_ids: frozenset[str],
+        evaluators: frozenset[str],
         now: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         self._keyring = keyring
         self._audit = audit
         self._limiter = limiter
         self._max_batch = max_batch
+        if hub_ids & evaluators:
+            raise ValueError("the hub may not be an evaluator")
         self._hub_ids = hub_ids
+        self._evaluators = evaluators
         self._now = now
         self._refusals: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
-    def key_info(self) -> KeyInfo:
+    def key_info(self, caller: str) -> KeyInfo:
+        """Which key versions exist; for evaluators and the hub only."""
+        if caller not in self._evaluators and caller not in self._hub_ids:
+            log.info("pseudonym.refused", partner=caller, code=PermissionDenied.status, count=0)
+            raise PermissionDenied(NOT_ADMITTED)
         return self._keyring.get().info()
 
     def refusals(self) -> dict[tuple[str, str], int]:
@@ -91,6 +119,8 @@ class Evaluator:
     def _check_evaluate(self, partner: str, count: int) -> None:
         if partner in self._hub_ids:
             raise PermissionDenied("the hub may not evaluate pseudonyms")
+        if partner not in self._evaluators:
+            raise PermissionDenied(NOT_ADMITTED)
         if count == 0:
             raise InvalidArgument("the batch is empty", field="blinded_elements")
         if count > self._max_batch:

@@ -6,7 +6,8 @@ import grpc
 
 from pseudonym import serde
 from pseudonym.evaluation import Evaluator
-from seinhuis.errors import Unauthenticated
+from seinhuis import metrics
+from seinhuis.errors import SeinhuisError, Unauthenticated
 from seinhuis.transport import peer_common_name
 from seinhuis.v1 import pseudonym_pb2, pseudonym_pb2_grpc
 
@@ -30,10 +31,16 @@ class PseudonymServicer(pseudonym_pb2_grpc.PseudonymServiceServicer):
         self, request: pseudonym_pb2.EvaluateRequest, context: grpc.ServicerContext
     ) -> pseudonym_pb2.EvaluateResponse:
         caller = _caller(context)
-        # The repeated field goes in as is: copying 10000 elements would cost more than it saves.
-        result = self._evaluator.evaluate(
-            caller, serde.kind_from_proto(request.kind), request.blinded_elements
-        )
+        kind = serde.kind_from_proto(request.kind)
+        try:
+            # The repeated field goes in as is: copying 10000 elements would cost more than it
+            # saves.
+            result = self._evaluator.evaluate(caller, kind, request.blinded_elements)
+        except SeinhuisError as exc:
+            metrics.PSEUDONYM_QUERIES.labels("evaluate", kind.value, exc.status).inc()
+            raise
+        metrics.PSEUDONYM_QUERIES.labels("evaluate", kind.value, "OK").inc()
+        metrics.PSEUDONYM_ELEMENTS.labels(kind.value).inc(len(result.elements))
         return pseudonym_pb2.EvaluateResponse(
             key_version=result.key_version, evaluated_elements=result.elements
         )
@@ -41,8 +48,8 @@ class PseudonymServicer(pseudonym_pb2_grpc.PseudonymServiceServicer):
     def GetKeyInfo(
         self, request: pseudonym_pb2.GetKeyInfoRequest, context: grpc.ServicerContext
     ) -> pseudonym_pb2.GetKeyInfoResponse:
-        _caller(context)
-        info = self._evaluator.key_info()
+        caller = _caller(context)
+        info = self._evaluator.key_info(caller)
         return pseudonym_pb2.GetKeyInfoResponse(
             current_version=info.current_version, versions=info.versions
         )
@@ -51,10 +58,13 @@ class PseudonymServicer(pseudonym_pb2_grpc.PseudonymServiceServicer):
         self, request: pseudonym_pb2.GetRekeyFactorRequest, context: grpc.ServicerContext
     ) -> pseudonym_pb2.GetRekeyFactorResponse:
         caller = _caller(context)
-        factor = self._evaluator.rekey_factor(
-            caller,
-            serde.kind_from_proto(request.kind),
-            request.from_version,
-            request.to_version,
-        )
+        kind = serde.kind_from_proto(request.kind)
+        try:
+            factor = self._evaluator.rekey_factor(
+                caller, kind, request.from_version, request.to_version
+            )
+        except SeinhuisError as exc:
+            metrics.PSEUDONYM_QUERIES.labels("rekey_factor", kind.value, exc.status).inc()
+            raise
+        metrics.PSEUDONYM_QUERIES.labels("rekey_factor", kind.value, "OK").inc()
         return pseudonym_pb2.GetRekeyFactorResponse(factor=factor)

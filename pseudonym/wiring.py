@@ -15,7 +15,7 @@ from pseudonym.keyring import KeyringWatcher
 from pseudonym.servicer import PseudonymServicer
 from pseudonym.store.base import AuditStore
 from pseudonym.store.sql import SqlAuditStore
-from seinhuis import logs, transport
+from seinhuis import logs, metrics, partner_list, transport
 from seinhuis.errors import ConfigError
 from seinhuis.ratelimit import RateLimiter
 from seinhuis.v1 import pseudonym_pb2, pseudonym_pb2_grpc
@@ -39,6 +39,8 @@ class Service:
     server: grpc.Server
     health: health.HealthServicer
     port: int = 0
+    #: Serves /metrics when the config sets metrics_listen.
+    exporter: metrics.Exporter | None = None
 
     def start(self) -> int:
         try:
@@ -51,6 +53,8 @@ class Service:
             raise ConfigError(f"pseudonym.tls: cannot read ({exc.strerror})") from exc
         if port == 0 and not self.config.listen.startswith("unix:"):
             raise ConfigError(f"pseudonym.listen: cannot bind {self.config.listen}")
+        if self.exporter is not None:
+            self.exporter.start()
         self.server.start()
         self.port = port
         if self.config.port_file is not None:
@@ -64,6 +68,8 @@ class Service:
         log.info("service.stopping", role=ROLE)
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        if self.exporter is not None:
+            self.exporter.stop()
         self.audit.close()
 
     def wait(self) -> None:
@@ -78,6 +84,12 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def build(config: PseudonymConfig) -> Service:
+    partners = frozenset(partner_list.load(config.partners))
+    if partners & config.hub_ids:
+        raise ConfigError(
+            f"{config.partners}: lists the hub ({', '.join(sorted(partners & config.hub_ids))})"
+            " as a partner; the hub may never evaluate"
+        )
     keyring = KeyringWatcher(config.keyring)
     audit = SqlAuditStore(config.audit_database)
     evaluator = Evaluator(
@@ -86,7 +98,9 @@ def build(config: PseudonymConfig) -> Service:
         RateLimiter(config.rate_per_partner, config.rate_burst),
         max_batch=config.max_batch,
         hub_ids=config.hub_ids,
+        evaluators=partners | config.portal_ids,
     )
+    log.info("pseudonym.evaluators_loaded", partners=len(partners), portals=len(config.portal_ids))
     server = transport.build_server(
         max_message_bytes=max(
             transport.DEFAULT_MAX_MESSAGE_BYTES, config.max_batch * _BYTES_PER_ELEMENT + 1024
@@ -95,4 +109,5 @@ def build(config: PseudonymConfig) -> Service:
     )
     pseudonym_pb2_grpc.add_PseudonymServiceServicer_to_server(PseudonymServicer(evaluator), server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
-    return Service(config, evaluator, keyring, audit, server, health_servicer)
+    exporter = metrics.Exporter(config.metrics_listen, config.metrics_port_file)
+    return Service(config, evaluator, keyring, audit, server, health_servicer, exporter=exporter)

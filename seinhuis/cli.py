@@ -13,6 +13,7 @@ from seinhuis.errors import SeinhuisError
 ROLES: list[tuple[str, str, str]] = [
     ("keys", "seinhuis.keys_cli", "create keys, a development CA and certificates"),
     ("hub", "hub.cli", "run and inspect the municipal hub"),
+    ("operator", "hub.operator.cli", "municipal staff: list, inspect and act on cases"),
     ("node", "node.cli", "run a partner node, send and import signals"),
     ("pseudonym", "pseudonym.cli", "run the pseudonymisation service, rotate its keys"),
     ("consent", "consent.cli", "run the consent registry"),

@@ -21,6 +21,7 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
+from consent import demo as consent_demo
 from hub import household_view, institutions
 from hub.cli import short_hash
 from hub.store import open_store
@@ -74,6 +75,7 @@ def run(
     layout = Layout(root)
     console.print(f"[bold]Seinhuis demo[/] in {root}/ ({len(partners)} partner nodes)")
     layout.create(partners)
+    layout.create_consent()
     launcher = Launcher(layout)
     try:
         pseudonym = launcher.start(
@@ -82,20 +84,44 @@ def run(
         layout.connect_hub_to_pseudonym(pseudonym.port)
         brp = next(p for p in partners if p.type is PartnerType.BRP)
         _write_institutions(layout, scenario, brp, pseudonym.port)
+        # The hub follows the consent registry once that has written its port (below).
+        layout.connect_hub_to_consent()
         hub = launcher.start("hub", "hub", layout.hub_dir / "hub.toml")
+        # The consent registry with the resident portal, and the development login provider.
+        oidc = launcher.start("dev-oidc", "consent dev-oidc", layout.oidc_dir / "dev-oidc.toml")
+        registry = launcher.start(
+            "consent",
+            "consent",
+            layout.write_consent_config(
+                pseudonym_port=pseudonym.port,
+                hub_port=hub.port,
+                issuer=f"https://127.0.0.1:{oidc.port}",
+            ),
+        )
+        portal_port = layout.read_port(layout.consent_dir / "portal.port")
         nodes = {
             p.id: launcher.start(
                 p.id,
                 "node",
-                layout.write_node_config(p, hub_port=hub.port, pseudonym_port=pseudonym.port),
+                layout.write_node_config(
+                    p, hub_port=hub.port, pseudonym_port=pseudonym.port, consent_port=registry.port
+                ),
             )
             for p in partners
         }
-        _show_services(pseudonym, hub, nodes)
+        _show_services(pseudonym, hub, nodes, registry, oidc)
+        granted = consent_demo.grant_scenario_consents(
+            layout, scenario, consent_port=registry.port, pseudonym_port=pseudonym.port
+        )
+        console.print(f"Consent registry: {granted} consents the residents gave earlier")
         ids = _feed(scenario, partners, nodes)
         _wait_delivered(nodes, ids)
         _show_hub(layout)
         _show_cases(layout, partners)
+        _show_operator_list(layout, hub.port)
+        console.print()
+        for line in consent_demo.portal_lines(portal_port):
+            console.print(line, markup=False)
         if inspect is not None:
             inspect(layout, pseudonym.port)
         if keep_running:
@@ -109,6 +135,16 @@ def run(
         launcher.stop_all()
     console.print("All services stopped.")
     return 0
+
+
+def _show_operator_list(layout: Layout, hub_port: int) -> None:
+    """What a municipal operator sees: `seinhuis operator list` with the demo's certificate."""
+    from seinhuis.cli import main
+
+    config = layout.write_operator_config("operator", hub_port)
+    console.print(f"\n[bold]seinhuis operator list --config {config}[/]")
+    sys.stdout.flush()
+    main(["operator", "list", "--config", str(config)])
 
 
 def _show_cases(layout: Layout, partners: list[PartnerSpec]) -> None:
@@ -237,12 +273,14 @@ def _wait_delivered(nodes: dict[str, Running], ids: dict[str, list[bytes]]) -> N
     console.print("Every accepted message is at the hub.\n")
 
 
-def _show_services(pseudonym: Running, hub: Running, nodes: dict[str, Running]) -> None:
+def _show_services(
+    pseudonym: Running, hub: Running, nodes: dict[str, Running], *others: Running
+) -> None:
     table = Table(title="Services on loopback")
     table.add_column("service")
     table.add_column("address")
     table.add_column("log")
-    for run in (pseudonym, hub, *nodes.values()):
+    for run in (pseudonym, hub, *nodes.values(), *others):
         table.add_row(run.name, run.address, str(run.log_path))
     console.print(table)
 

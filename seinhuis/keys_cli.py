@@ -23,6 +23,10 @@ from seinhuis.vocabulary import PartnerType
 
 PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 KEY_VALIDITY = dt.timedelta(days=730)
+#: Roles of municipal staff on the operator interface (hub.staff.StaffRole).
+STAFF_ROLES = ("OPERATOR", "PROCESREGISSEUR", "BESTUURDER")
+#: A staff certificate's common name is its id plus this; partner ids have no dot (hub.staff).
+STAFF_CN_SUFFIX = ".staff"
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,12 @@ def init_network_keys(
     ca.issue(root / "hub", hub_id, server=True)
     keys.generate_sealing_key(root / "hub" / "sealing.key", root / "hub" / "sealing.pub")
     _write_registry(root, {"hub_id": hub_id, "partners": []})
+    _write_staff(root, {"staff": []})
     ca.issue(root / "pseudonym", pseudonym_id, server=True)
     from pseudonym import keyring  # the service's own folder format
 
     keyring.create(root / "pseudonym" / "keyring")
+    copy_partner_list(root, root / "pseudonym")
     for partner in partners:
         add_partner(root, partner, ca=ca)
 
@@ -113,6 +119,61 @@ def demo_coordination(partner_type: PartnerType, partner_id: str) -> dict[str, A
     return fields
 
 
+def add_staff(
+    root: Path, staff_id: str, role: str, *, hub_address: str = "127.0.0.1:50051"
+) -> Path:
+    """Issue a staff member's client certificate, list them in hub/staff.yaml and write an
+    operator client config (operator.toml) beside the certificate; returns that folder.
+
+    The hub reads staff.yaml at start: restart it after adding someone.
+    """
+    if not PARTNER_ID.match(staff_id):
+        raise ConfigError(f"staff id {staff_id!r} must match {PARTNER_ID.pattern}")
+    role = role.upper()
+    if role not in STAFF_ROLES:
+        raise ConfigError(f"role {role!r} is not one of {', '.join(STAFF_ROLES).lower()}")
+    ca = DevCA.load(root / "ca")
+    path = root / "hub" / "staff.yaml"
+    found = yaml.safe_load(path.read_text()) if path.exists() else None
+    registry: dict[str, Any] = found or {"staff": []}
+    if any(m["id"] == staff_id for m in registry["staff"]):
+        raise ConfigError(f"staff member {staff_id} is registered already")
+    folder = root / "staff" / staff_id
+    common_name = staff_id + STAFF_CN_SUFFIX
+    ca.issue(folder, common_name)
+    registry["staff"].append({"id": staff_id, "role": role, "certificate_cn": common_name})
+    _write_staff(root, registry)
+    write_operator_config(folder, hub_address)
+    return folder
+
+
+def _write_staff(root: Path, registry: dict[str, Any]) -> None:
+    path = root / "hub" / "staff.yaml"
+    header = "# The hub's staff registry: who may use the operator interface, in which role.\n"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(header + yaml.safe_dump(registry, sort_keys=False))
+    tmp.replace(path)
+
+
+def write_operator_config(folder: Path, hub_address: str, *, server_name: str = "hub") -> Path:
+    """The operator client config (hub.operator.config) for the certificate in `folder`."""
+    path = folder / "operator.toml"
+    path.write_text(
+        "[operator]\n"
+        f"hub = {_toml_str(hub_address)}\n"
+        f"server_name = {_toml_str(server_name)}\n"
+        "[operator.tls]\n"
+        'ca_cert = "../../ca/ca.crt"\n'
+        'cert = "tls.crt"\n'
+        'key = "tls.key"\n'
+    )
+    return path
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -129,6 +190,30 @@ def _write_registry(root: Path, registry: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(header + yaml.safe_dump(registry, sort_keys=False))
     tmp.replace(path)
+    # The pseudonymisation service and the consent registry admit partners from their own
+    # copies (seinhuis.partner_list); on one machine the copies follow the hub's registry.
+    for service in PARTNER_LIST_HOLDERS:
+        if (root / service).is_dir():
+            copy_partner_list(root, root / service)
+
+
+#: The services that keep a copy of the partner registry in their folder (partners.yaml).
+PARTNER_LIST_HOLDERS = ("pseudonym", "consent")
+
+
+def copy_partner_list(root: Path, folder: Path) -> Path:
+    """Copy the hub's partners.yaml into a service's folder as its partner list (an empty list
+    when the network has no registry yet); the service reads it at start."""
+    source = root / "hub" / "partners.yaml"
+    target = folder / "partners.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    if source.exists():
+        shutil.copyfile(source, tmp)
+    else:
+        tmp.write_text("# No partners yet: copy the hub's partners.yaml here.\npartners: []\n")
+    tmp.replace(target)
+    return target
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -148,6 +233,22 @@ def register(parser: argparse.ArgumentParser) -> None:
     add.add_argument("directory", type=Path)
     add.add_argument("partner", metavar="ID:TYPE")
     add.set_defaults(func=_cmd_add)
+    staff = sub.add_parser(
+        "add-staff", help="issue a municipal staff member's certificate for `seinhuis operator`"
+    )
+    staff.add_argument("directory", type=Path)
+    staff.add_argument("name", metavar="ID", help="the member's id, e.g. anna-operator")
+    staff.add_argument(
+        "--role",
+        required=True,
+        type=str.upper,
+        choices=STAFF_ROLES,
+        help="operator, procesregisseur or bestuurder",
+    )
+    staff.add_argument(
+        "--hub", default="127.0.0.1:50051", help="the hub's address for operator.toml"
+    )
+    staff.set_defaults(func=_cmd_add_staff)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -161,4 +262,13 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     node_dir = add_partner(args.directory, PartnerSpec.parse(args.partner))
     print(f"created {node_dir} and registered its verify key in hub/partners.yaml")
+    print("(and the copies in pseudonym/ and consent/); restart the hub, the pseudonymisation")
+    print("service and the consent registry to admit it")
+    return 0
+
+
+def _cmd_add_staff(args: argparse.Namespace) -> int:
+    folder = add_staff(args.directory, args.name, args.role, hub_address=args.hub)
+    print(f"created {folder} (certificate and operator.toml) and listed {args.name} as")
+    print(f"{args.role.lower()} in hub/staff.yaml; restart the hub to let them in")
     return 0

@@ -25,6 +25,8 @@ EVENTS: dict[str, frozenset[str]] = {
     "rpc.failed": frozenset({"method", "code", "error", "partner", "reason"}),
     "rpc.internal_error": frozenset({"method", "error_type"}),
     "rpc.cancelled": frozenset({"method"}),
+    "db.migrated": frozenset({"schema", "from_revision", "to_revision"}),
+    "db.unavailable": frozenset({"attempts", "error_type"}),
     # hub
     "hub.envelope_accepted": frozenset({"id", "partner", "kind", "signal_type"}),
     "hub.envelope_refused": frozenset({"id", "partner", "code", "reason"}),
@@ -39,6 +41,19 @@ EVENTS: dict[str, frozenset[str]] = {
     "hub.case_judged": frozenset({"case", "status", "actions", "notices"}),
     "hub.case_escalation_notice": frozenset({"case", "role", "level", "rule"}),
     "hub.judge_failed": frozenset({"error_type"}),
+    # consent at the hub (issue 5): signal ids, codes and counts, never a pseudonym
+    "hub.consent_unchecked": frozenset(),
+    "hub.consent_watch_subscribed": frozenset({"after_cursor"}),
+    "hub.consent_watch_disconnected": frozenset({"code", "attempt"}),
+    "hub.consent_lost": frozenset({"id", "reason"}),
+    "hub.consent_sweep_failed": frozenset({"error"}),
+    "hub.consent_follower_failed": frozenset({"error_type"}),
+    "hub.resident_household_read": frozenset({"signals"}),
+    "hub.objection_recorded": frozenset({"objection", "reason"}),
+    "hub.preference_stated": frozenset({"choice"}),
+    # operator interface: staff ids and roles, case references and action codes only
+    "hub.staff_action": frozenset({"staff", "role", "action", "case"}),
+    "hub.staff_refused": frozenset({"method", "reason"}),
     # node
     "node.signal_accepted": frozenset({"id", "signal_type"}),
     "node.signal_refused_locally": frozenset({"code", "field"}),
@@ -53,17 +68,20 @@ EVENTS: dict[str, frozenset[str]] = {
     "node.feed_subscribed": frozenset({"after_cursor"}),
     "node.feed_disconnected": frozenset({"attempt", "code", "backoff_s"}),
     "node.thread_crashed": frozenset({"thread", "error_type"}),
+    "node.consent_unchecked": frozenset(),
     # pseudonymisation service
     "pseudonym.evaluated": frozenset({"partner", "kind", "count", "key_version"}),
     "pseudonym.refused": frozenset({"partner", "code", "count"}),
     "pseudonym.rotated": frozenset({"kind", "from_version", "to_version"}),
     "pseudonym.rekey_factor_issued": frozenset({"partner", "kind", "from_version", "to_version"}),
     "pseudonym.keyring_reload_failed": frozenset({"error"}),
+    "pseudonym.evaluators_loaded": frozenset({"partners", "portals"}),
     # consent registry (entry ids are random; never a pseudonym or an actor)
     "consent.checked": frozenset({"caller", "partner", "life_domain", "purpose", "decision"}),
     "consent.granted": frozenset({"caller", "entry", "state", "decision", "purpose"}),
     "consent.revoked": frozenset({"caller", "entry", "state"}),
     "consent.watch_subscribed": frozenset({"caller", "after_cursor"}),
+    "consent.refused": frozenset({"caller", "operation", "rule"}),
     # the resident portal (served by the consent service); never a citizen number or pseudonym
     "portal.login_started": frozenset(),
     "portal.logged_in": frozenset({"children"}),
@@ -75,6 +93,15 @@ EVENTS: dict[str, frozenset[str]] = {
     "portal.objection_recorded": frozenset({"objection", "reason"}),
     "portal.message_added": frozenset({"message", "signal_type"}),
     "portal.internal_error": frozenset({"error_type"}),
+    "portal.notices_read": frozenset({"count", "cursor"}),
+    "portal.notices_failed": frozenset({"error"}),
+    # the hub's staff dashboard: staff ids, roles and codes; its page views are hub.staff_action
+    "dashboard.login_started": frozenset(),
+    "dashboard.logged_in": frozenset({"staff", "role"}),
+    "dashboard.login_failed": frozenset({"reason"}),
+    "dashboard.logged_out": frozenset({"reason", "staff"}),
+    "dashboard.request_refused": frozenset({"reason", "path"}),
+    "dashboard.internal_error": frozenset({"error_type"}),
     # the development login provider (Ontwikkel-inlogdienst, never production)
     "dev_oidc.logged_in": frozenset({"client"}),
 }
@@ -114,6 +141,17 @@ def _add_service(service: str) -> Any:
     return add
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written, not when logging was configured: a
+    process that swaps it (pytest's capture, a daemon closing it) never gets a closed file."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(service: str, *, stream: TextIO | None = None, level: int = logging.INFO) -> None:
     """Configure structlog to write one JSON object per line for this service."""
     structlog.configure(
@@ -128,7 +166,7 @@ def configure(service: str, *, stream: TextIO | None = None, level: int = loggin
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()

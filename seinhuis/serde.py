@@ -8,6 +8,7 @@ enum's UNSPECIFIED value, so one pair of functions serves every vocabulary.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -71,6 +72,21 @@ def enum_from_proto(
         raise InvalidArgument(f"unknown or unspecified value {number}", field=field)
     # The proto enum grew a value the domain does not know yet: refuse, never guess.
     raise InvalidArgument(f"unsupported value {described.name}", field=field)
+
+
+def enum_reader(
+    domain_enum: type[E], pb_enum: _EnumTypeWrapper[V], field: str
+) -> Callable[[int], E]:
+    """enum_from_proto for one enum and field, with its table bound: for hot paths."""
+    get = _from_table(domain_enum, pb_enum).get
+
+    def read(number: int) -> E:
+        member = get(number)
+        if member is not None:
+            return cast(E, member)
+        return enum_from_proto(number, domain_enum, pb_enum, field)  # raises, naming the value
+
+    return read
 
 
 def date_to_proto(d: dt.date) -> vocabulary_pb2.Date:

@@ -20,7 +20,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from seinhuis import logs
-from seinhuis.errors import SeinhuisError
+from seinhuis.errors import InvalidArgument, SeinhuisError
+from seinhuis.metrics import MetricsInterceptor
 
 log = logs.get_logger(__name__)
 
@@ -134,20 +135,76 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
             return call
 
         kwargs = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": _tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(wrap_unary(handler.unary_unary), **kwargs)
+            fn = _decoded_request(handler.unary_unary, handler.request_deserializer)
+            return grpc.unary_unary_rpc_method_handler(wrap_unary(fn), **kwargs)
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(wrap_unary(handler.stream_unary), **kwargs)
+            fn = _decoded_requests(handler.stream_unary, handler.request_deserializer)
+            return grpc.stream_unary_rpc_method_handler(wrap_unary(fn), **kwargs)
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(wrap_stream(handler.unary_stream), **kwargs)
+            fn = _decoded_request(handler.unary_stream, handler.request_deserializer)
+            return grpc.unary_stream_rpc_method_handler(wrap_stream(fn), **kwargs)
         if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(
-                wrap_stream(handler.stream_stream), **kwargs
-            )
+            fn = _decoded_requests(handler.stream_stream, handler.request_deserializer)
+            return grpc.stream_stream_rpc_method_handler(wrap_stream(fn), **kwargs)
         return handler
+
+
+class _Undecodable:
+    """Stands in for request bytes that are not the method's message."""
+
+
+_UNDECODABLE = _Undecodable()
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # gRPC answers a request it cannot decode with INTERNAL; it is the caller's mistake, so
+    # the handler gets a marker instead and answers INVALID_ARGUMENT.
+    if deserialize is None:
+        return None
+
+    def parse(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception:
+            return _UNDECODABLE
+
+    return parse
+
+
+def _undecodable(deserialize: Callable[[bytes], Any] | None) -> InvalidArgument:
+    message_type = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    name = getattr(message_type, "full_name", "") or "the method's request message"
+    return InvalidArgument(f"the request is not a valid {name}")
+
+
+def _decoded_request(
+    fn: Callable[..., Any], deserialize: Callable[[bytes], Any] | None
+) -> Callable[..., Any]:
+    def call(request: Any, context: grpc.ServicerContext) -> Any:
+        if request is _UNDECODABLE:
+            raise _undecodable(deserialize)
+        return fn(request, context)
+
+    return call
+
+
+def _decoded_requests(
+    fn: Callable[..., Any], deserialize: Callable[[bytes], Any] | None
+) -> Callable[..., Any]:
+    def checked(requests: Iterator[Any]) -> Iterator[Any]:
+        for request in requests:
+            if request is _UNDECODABLE:
+                raise _undecodable(deserialize)
+            yield request
+
+    def call(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+        return fn(checked(requests), context)
+
+    return call
 
 
 class CaptureInterceptor(grpc.ServerInterceptor):
@@ -209,11 +266,14 @@ def build_server(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     capture_file: Path | None = None,
 ) -> grpc.Server:
-    """A server with our error mapping outermost and conservative message limits."""
+    """A server with metrics and our error mapping outermost, and conservative message limits.
+
+    The metrics interceptor sits outside the error mapping, so it counts the status callers get.
+    """
     capture = [CaptureInterceptor(capture_file)] if capture_file is not None else []
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[*capture, ErrorMappingInterceptor(), *interceptors],
+        interceptors=[*capture, MetricsInterceptor(), ErrorMappingInterceptor(), *interceptors],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from seinhuis import logs
 from seinhuis.crypto.pki import DevCA
 from seinhuis.transport import TlsFiles
+
+#: tests/pg.py: a real PostgreSQL 15 (fixtures `postgres`, `postgres_url`).
+pytest_plugins = ["tests.pg"]
+
+
+@pytest.fixture(autouse=True)
+def _logs_back_to_stderr() -> Iterator[None]:
+    """Whatever a test pointed the log at (a StringIO to search it, a CLI run in-process), the
+    next test starts with the service default: JSON lines on the current stderr."""
+    yield
+    logs.configure("test")
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,9 @@ OPAQUE_BYTES = {
     "seinhuis.v1.WithdrawSignalRequest.id",
     "seinhuis.v1.GetSignalStatusRequest.id",
     "seinhuis.v1.EvaluateRequest.blinded_elements",
+    # The consent registry's signed receipt a consent-based signal carries (issue 5).
+    "seinhuis.v1.SignedConsentReceipt.receipt",
+    "seinhuis.v1.SignedConsentReceipt.signature",
 }
 
 

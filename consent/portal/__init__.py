@@ -14,9 +14,11 @@ those. Modules:
     identity       ID token claims to consent.model Actor (via the pseudonymisation service)
     oidc           the OpenID Connect client (Authlib)
     sessions       server-side sessions with an idle time-out
-    household      HouseholdInfoSource: what the hub holds (not connected yet)
+    household      HouseholdInfoSource: what the hub holds; HubRecords: what the hub must know
+    hub_client     the hub's ResidentService ([consent.portal.hub]): both of the above
+    notices        polls the hub for statute-based signals and tells the residents concerned
     records/store  preferences, objections, inbox messages and mail, in their own tables
-    inbox          notify_statute_signal, for the hub to call when it registers such a signal
+    inbox          notify_statute_signal: a portal message and a record for the mail channel
     wiring/server  building and serving it; dev_oidc: the development login provider
 
 Run it locally (after `seinhuis keys init DIR ...` made a development CA in DIR/ca and a

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from consent.model import Entry, GrantRequest, Pseudonym
 from consent.portal import texts
-from consent.portal.household import HouseholdInfoSource
+from consent.portal.household import HouseholdInfoSource, HubRecords
 from consent.portal.identity import Pseudonymizer
 from consent.portal.people import Household
 from consent.portal.store import PortalStore
@@ -52,6 +52,8 @@ class PortalDeps:
     idle: dt.timedelta
     #: "https://host[:port]" residents use, or "" for the address they reached.
     public_url: str = ""
+    #: Where objections and preferences are recorded for the hub; None: no hub connected.
+    hub: HubRecords | None = None
 
 
 def deps() -> PortalDeps:

@@ -8,6 +8,7 @@
     DIR/consent/portal-session.key    the session secret
     DIR/consent/portal-oidc-client.secret
     DIR/consent/keys/                 the receipt signing key
+    DIR/consent/partners.yaml         a copy of DIR/hub/partners.yaml: the nodes that may Check
     DIR/dev-oidc/dev-oidc.toml        the development provider
     DIR/dev-oidc/tls.crt, tls.key     CN=dev-oidc (HTTPS)
 The tests use the same functions with port 0 for everything.
@@ -23,6 +24,7 @@ from pathlib import Path
 from consent import receipts
 from consent.portal.wiring import CLIENT_SECRET_FILE, SESSION_SECRET_FILE, write_secret
 from seinhuis.crypto.pki import DevCA
+from seinhuis.keys_cli import copy_partner_list
 
 PORTAL_CN = "portal"
 CLIENT_ID = "seinhuis-portaal"
@@ -67,6 +69,8 @@ class DevSetup:
         write_secret(self.consent_dir / SESSION_SECRET_FILE)
         write_secret(self.client_secret)
         receipts.generate_keys(self.consent_dir / "keys")
+        # The registry's own copy of the partner registry: which nodes may Check.
+        copy_partner_list(self.root, self.consent_dir)
 
     def write_oidc_config(self, listen: str = "127.0.0.1:8444") -> None:
         uris = [f"https://{h}{CALLBACK_PATH}" for h in ("127.0.0.1", "localhost")]
@@ -92,8 +96,12 @@ class DevSetup:
         idle_minutes: int = 15,
         database_url: str = "sqlite:///consent.db",
         path: Path | None = None,
+        hub_target: str = "",
+        notice_poll_s: float = 2.0,
     ) -> Path:
-        """Write consent.toml (or `path`, in the same folder) and return its path."""
+        """Write consent.toml (or `path`, in the same folder) and return its path.
+
+        hub_target: the hub's ResidentService; empty: no hub (the Overzicht has no data)."""
         path = path or self.consent_config
         path.write_text(
             "[consent]\n"
@@ -103,6 +111,7 @@ class DevSetup:
             f'signing_key = "keys/{receipts.SIGNING_KEY_FILE}"\n'
             f"portal_ids = [{_q(PORTAL_CN)}]\n"
             'hub_ids = ["hub"]\n'
+            'partners = "partners.yaml"\n'
             "[consent.tls]\n"
             'ca_cert = "ca.crt"\ncert = "tls.crt"\nkey = "tls.key"\n'
             "[consent.portal]\n"
@@ -120,5 +129,13 @@ class DevSetup:
             "[consent.portal.pseudonym]\n"
             f"target = {_q(pseudonym_target)}\n"
             'server_name = "pseudonym"\n'
+            + (
+                "[consent.portal.hub]\n"
+                f"target = {_q(hub_target)}\n"
+                'server_name = "hub"\n'
+                f"notice_poll_s = {notice_poll_s}\n"
+                if hub_target
+                else ""
+            )
         )
         return path

@@ -1,9 +1,11 @@
 """What the municipality holds about a resident's household, as the Overzicht page shows it.
 
-The hub holds these facts; the portal asks for them through `HouseholdInfoSource`. The hub-side
-access does not exist yet: `NoHouseholdSource` answers "nog geen gegevens" until it does, and
-the tests use an in-memory source. A source answers only about the people it is asked about
-(the resident and the children they represent), and the portal filters once more.
+The hub holds these facts; the portal asks for them through `HouseholdInfoSource`:
+consent.portal.hub_client asks the hub's ResidentService (`[consent.portal.hub]`), and without
+a hub `NoHouseholdSource` answers "nog geen gegevens"; the tests also use an in-memory source.
+A source answers only about the people it is asked about (the resident and the children they
+represent), and the portal filters once more. What the resident records that the hub must know
+(objections, a preferred regiehouder) goes there through `HubRecords`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,18 @@ from enum import StrEnum
 from typing import Protocol
 
 from consent.model import Pseudonym
-from consent.portal.records import check_reference
+from consent.portal.records import Objection, RegiehouderPreference, check_reference
 from seinhuis.vocabulary import LegalBasis, PartnerType, SignalType
+
+
+class SignalState(StrEnum):
+    """Whether a held signal counts in what the municipality looks at."""
+
+    COUNTS = "COUNTS"
+    #: Given with consent that was withdrawn since: kept until its date, no longer counting.
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
+    #: Withdrawn by the sender as resolved.
+    RESOLVED = "RESOLVED"
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class HeldSignal:
     registered_on: dt.date
     legal_basis: LegalBasis
     kept_until: dt.date
+    state: SignalState = SignalState.COUNTS
 
     def __post_init__(self) -> None:
         check_reference(self.reference)
@@ -53,12 +66,24 @@ class Regiehouder:
     reachable: str = ""
 
 
+class CaseState(StrEnum):
+    """Where the household's case stands (the hub's case status)."""
+
+    OPEN = "OPEN"
+    ASSIGNED = "ASSIGNED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    IN_PROGRESS = "IN_PROGRESS"
+    ESCALATED = "ESCALATED"
+    CLOSED = "CLOSED"
+
+
 @dataclass(frozen=True)
 class CaseInfo:
     """The household's case: since when, and who coordinates it (None: not assigned yet)."""
 
     opened_on: dt.date
     regiehouder: Regiehouder | None
+    status: CaseState = CaseState.OPEN
 
 
 class AccessKind(StrEnum):
@@ -68,6 +93,7 @@ class AccessKind(StrEnum):
     TOLD_OF_MATCH = "TOLD_OF_MATCH"
     ASSIGNED_REGIEHOUDER = "ASSIGNED_REGIEHOUDER"
     ESCALATED = "ESCALATED"
+    HANDLED_CASE = "HANDLED_CASE"
 
 
 @dataclass(frozen=True)
@@ -77,7 +103,8 @@ class AccessRecord:
     at: dt.datetime
     #: The organisation as residents know it ("Sociaal wijkteam Noord").
     who: str
-    partner_type: PartnerType
+    #: None for the municipality's own staff (operator, procesregisseur, bestuurder).
+    partner_type: PartnerType | None
     kind: AccessKind
 
 
@@ -94,6 +121,16 @@ class HouseholdInfoSource(Protocol):
     """Answers what is held about these people (the resident first, then their children)."""
 
     def household_info(self, people: Sequence[Pseudonym]) -> HouseholdInfo: ...
+
+
+class HubRecords(Protocol):
+    """What the portal records at the hub for a resident (consent.portal.hub_client)."""
+
+    def record_objection(self, objection: Objection) -> None: ...
+
+    def state_preference(self, preference: RegiehouderPreference) -> None: ...
+
+    def clear_preference(self, person: Pseudonym) -> None: ...
 
 
 class NoHouseholdSource:

@@ -15,16 +15,13 @@ from node.identifiers import Bsn
 from seinhuis.errors import InvalidArgument
 from seinhuis.vocabulary import IdentifierKind
 
+# The token's claims cannot make an actor: the same refusal as the login's own (one handler).
+from seinhuis.web.oidc import LoginRefused
+
+__all__ = ["MAX_CHILDREN", "LoginRefused", "Pseudonymizer", "actor_from_claims"]
+
 #: More children under one person's authority than this is not a real token.
 MAX_CHILDREN = 20
-
-
-class LoginRefused(Exception):
-    """The token's claims cannot make an actor; `reason` is a code for the log."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Pseudonymizer(Protocol):

@@ -1,11 +1,11 @@
 """Telling residents that a statute-based signal about them was registered.
 
 Statute-based signals need no consent, but the resident is informed: under 12 the parents,
-from 12 to 16 the child and the parents, from 16 the young person (DOMAIN rule 6). The hub
-will call `notify_statute_signal` when it registers such a signal (that trigger comes later);
-it leaves a message in the portal and a record for the municipality's mail channel, which
-finds the addressees and their postal addresses itself. Who sees which message in the portal
-follows from the same rule at the time of reading (consent.portal.people).
+from 12 to 16 the child and the parents, from 16 the young person (DOMAIN rule 6). When the hub
+registers such a signal, consent.portal.notices (which polls the hub's ResidentService) calls
+`notify_statute_signal`; it leaves a message in the portal and a record for the municipality's
+mail channel, which finds the addressees and their postal addresses itself. Who sees which
+message in the portal follows from the same rule at the time of reading (consent.portal.people).
 """
 
 from __future__ import annotations
@@ -37,8 +37,12 @@ def notify_statute_signal(
     *,
     now: dt.datetime,
     new_id: Callable[[], bytes] = _new_id,
+    once: bool = False,
 ) -> InboxMessage:
-    """Leave a portal message about the signal and queue a letter; InvalidArgument for consent."""
+    """Leave a portal message about the signal and queue a letter; InvalidArgument for consent.
+
+    once: a message with the id `new_id` gives is left alone when stored already (a notice
+    read again after a restart), instead of being refused."""
     message = InboxMessage(
         id=new_id(),
         subject=subject,
@@ -48,6 +52,10 @@ def notify_statute_signal(
         registered_on=registered_on,
         created_at=now,
     )
-    store.add_message(message)
+    if once:
+        if not store.add_message_once(message):
+            return message
+    else:
+        store.add_message(message)
     log.info("portal.message_added", message=message.id, signal_type=signal_type.value)
     return message

@@ -23,7 +23,7 @@ from consent.portal.household import HeldSignal, HouseholdInfo
 from consent.portal.people import Household, Person
 from consent.portal.records import Objection, ObjectionState, RegiehouderPreference
 from seinhuis import logs
-from seinhuis.errors import AlreadyExists
+from seinhuis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 log = logs.get_logger(__name__)
 
@@ -98,9 +98,14 @@ def state_preference() -> Page:
     if isinstance(parsed, dict):
         return _regiehouder_page(parsed, request.form)
     people = household()
-    deps().store.set_preference(
-        RegiehouderPreference(people.me.pseudonym, parsed.choice, now(), parsed.partner_type)
+    preference = RegiehouderPreference(
+        people.me.pseudonym, parsed.choice, now(), parsed.partner_type
     )
+    hub = deps().hub
+    if hub is not None:
+        # The hub first: the judgement follows it there; if the hub is away, nothing changes.
+        hub.state_preference(preference)
+    deps().store.set_preference(preference)
     log.info("portal.preference_stated", choice=parsed.choice.value)
     flash("Uw voorkeur voor een regiehouder is opgeslagen.", "succes")
     return see_other("pages.regiehouder")
@@ -109,6 +114,9 @@ def state_preference() -> Page:
 @bp.post("/regiehouder/wissen")
 @login_required
 def clear_preference() -> Page:
+    hub = deps().hub
+    if hub is not None:
+        hub.clear_preference(household().me.pseudonym)
     if deps().store.clear_preference(household().me.pseudonym):
         log.info("portal.preference_cleared")
         flash("Uw voorkeur is verwijderd.", "succes")
@@ -174,10 +182,20 @@ def object_to_signal() -> Page:
         legal_basis=signal.legal_basis,
         created_at=now(),
     )
+    already = {"signaal": "U heeft al bezwaar gemaakt tegen dit signaal."}
+    hub = deps().hub
+    if hub is not None:
+        # The hub keeps the operators' review list: recorded there first, or not at all.
+        try:
+            hub.record_objection(objection)
+        except AlreadyExists:
+            return _objection_page(already)
+        except (NotFound, FailedPrecondition, InvalidArgument):
+            return _objection_page({"signaal": "Tegen dit signaal kunt u hier geen bezwaar maken."})
     try:
         deps().store.add_objection(objection)
     except AlreadyExists:
-        return _objection_page({"signaal": "U heeft al bezwaar gemaakt tegen dit signaal."})
+        return _objection_page(already)
     log.info("portal.objection_recorded", objection=objection.id, reason=parsed.reason.value)
     flash(
         "Uw bezwaar is ontvangen. Een medewerker van de gemeente bekijkt het en laat u de "

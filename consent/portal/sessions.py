@@ -1,106 +1,32 @@
-"""Server-side sessions with an idle time-out: the cookie carries only a signed random id.
+"""The portal's server-side sessions (seinhuis.web.sessions) under a cookie of its own.
 
 What a session holds (the logged-in actor's pseudonyms and ages, the login's state and nonce,
-the CSRF token) stays in this process; the browser never sees a pseudonym. The cookie is
-`__Host-` prefixed, Secure, HttpOnly and SameSite=Lax (Lax, not Strict: the identity
-provider's redirect back to the portal is a cross-site navigation that must carry it). A
-session unused for longer than the idle time-out is gone; the next request learns that it
-expired (`PortalSession.expired`). Sessions do not survive a restart of the service.
+the CSRF token) stays in this process; the browser never sees a pseudonym.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from flask import Flask, Request, Response
-from flask.sessions import SessionInterface, SessionMixin
-from itsdangerous import BadSignature, Signer
-from werkzeug.datastructures import CallbackDict
+from seinhuis.web import sessions
+from seinhuis.web.sessions import MAX_SESSIONS, MemorySessionStore
+from seinhuis.web.sessions import WebSession as PortalSession
 
 COOKIE_NAME = "__Host-portaal-sessie"
 _SALT = "seinhuis.consent.portal.session"
-#: Beyond this many live sessions the least recently used are dropped.
-MAX_SESSIONS = 10_000
+
+__all__ = [
+    "COOKIE_NAME",
+    "MAX_SESSIONS",
+    "MemorySessionStore",
+    "PortalSession",
+    "ServerSideSessions",
+]
 
 
-class PortalSession(CallbackDict[str, Any], SessionMixin):
-    """A dict that notes when it changes, its id (None until stored) and whether it expired."""
-
-    def __init__(
-        self, sid: str | None, data: dict[str, Any] | None = None, *, expired: bool = False
-    ):
-        def on_update(_self: CallbackDict[str, Any]) -> None:
-            self.modified = True
-
-        super().__init__(data or {}, on_update)
-        self.sid = sid
-        self.new = sid is None
-        self.modified = False
-        #: The previous session timed out; this one starts empty.
-        self.expired = expired
-        self._rotate = False
-
-    def regenerate(self) -> None:
-        """Give the session a fresh id at the next save (at login: no session fixation)."""
-        self._rotate = True
-        self.modified = True
-
-    @property
-    def rotating(self) -> bool:
-        return self._rotate
-
-
-@dataclass
-class _Stored:
-    data: dict[str, Any]
-    last_seen: dt.datetime
-
-
-class MemorySessionStore:
-    """Sessions by id, thread-safe; the least recently used go first when full."""
-
-    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
-        self._lock = threading.Lock()
-        self._sessions: dict[str, _Stored] = {}
-        self._max = max_sessions
-
-    def get(self, sid: str) -> _Stored | None:
-        with self._lock:
-            return self._sessions.get(sid)
-
-    def put(self, sid: str, data: dict[str, Any], now: dt.datetime) -> None:
-        with self._lock:
-            self._sessions.pop(sid, None)  # re-insert: dicts keep insertion order, oldest first
-            self._sessions[sid] = _Stored(data, now)
-            while len(self._sessions) > self._max:
-                del self._sessions[next(iter(self._sessions))]
-
-    def delete(self, sid: str) -> None:
-        with self._lock:
-            self._sessions.pop(sid, None)
-
-    def sweep(self, older_than: dt.datetime) -> None:
-        with self._lock:
-            for sid in [s for s, v in self._sessions.items() if v.last_seen < older_than]:
-                del self._sessions[sid]
-
-    def contents(self) -> list[dict[str, Any]]:
-        """What every live session holds (for audits and tests)."""
-        with self._lock:
-            return [dict(v.data) for v in self._sessions.values()]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
-
-
-class ServerSideSessions(SessionInterface):
-    """Flask's session interface over a MemorySessionStore, with an idle time-out."""
+class ServerSideSessions(sessions.ServerSideSessions):
+    """Sessions with an idle time-out under the portal's cookie."""
 
     def __init__(
         self,
@@ -108,50 +34,4 @@ class ServerSideSessions(SessionInterface):
         idle: dt.timedelta,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self.store = store
-        self.idle = idle
-        self.clock = clock
-
-    def _signer(self, app: Flask) -> Signer:
-        return Signer(app.secret_key or b"", salt=_SALT)
-
-    def open_session(self, app: Flask, request: Request) -> PortalSession:
-        raw = request.cookies.get(COOKIE_NAME)
-        if not raw:
-            return PortalSession(None)
-        try:
-            sid = self._signer(app).unsign(raw).decode("ascii")
-        except (BadSignature, UnicodeDecodeError):
-            return PortalSession(None)
-        stored = self.store.get(sid)
-        if stored is None:
-            return PortalSession(None)
-        if self.clock() - stored.last_seen > self.idle:
-            self.store.delete(sid)
-            return PortalSession(None, expired=True)
-        return PortalSession(sid, dict(stored.data))
-
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        assert isinstance(session, PortalSession)
-        now = self.clock()
-        if session.sid is not None and (session.rotating or not session):
-            self.store.delete(session.sid)
-            if not session:
-                response.delete_cookie(COOKIE_NAME, path="/", secure=True, samesite="Lax")
-                return
-        if not session:
-            return
-        sid = session.sid
-        if sid is None or session.rotating:
-            sid = secrets.token_urlsafe(32)
-            self.store.sweep(now - self.idle)
-            response.set_cookie(
-                COOKIE_NAME,
-                self._signer(app).sign(sid).decode("ascii"),
-                path="/",
-                secure=True,
-                httponly=True,
-                samesite="Lax",
-            )
-        # Every request counts as activity: the idle clock starts again.
-        self.store.put(sid, dict(session), now)
+        super().__init__(store, idle, clock, cookie_name=COOKIE_NAME, salt=_SALT)

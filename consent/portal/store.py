@@ -28,7 +28,9 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -43,7 +45,7 @@ from consent.portal.records import (
     RegiehouderChoice,
     RegiehouderPreference,
 )
-from consent.store.sql import _IMMEDIATE, _engine
+from consent.store.sql import _IMMEDIATE, open_database
 from seinhuis.errors import AlreadyExists
 from seinhuis.vocabulary import LegalBasis, PartnerType, SignalType
 
@@ -111,6 +113,14 @@ class MessageRow(PortalModel, table=True):
     created_at: dt.datetime = Field(sa_column=_instant())
 
 
+class HubCursorRow(PortalModel, table=True):
+    """How far the portal has read the hub's statute notices (issue 5); one row."""
+
+    __tablename__ = "portal_hub_cursor"
+    name: str = Field(sa_column=Column(String(16), primary_key=True))
+    cursor: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class MailRow(PortalModel, table=True):
     """The municipality's mail channel reads what is unsent and marks it sent."""
 
@@ -130,14 +140,16 @@ PREFERENCES = _table(PreferenceRow.__tablename__)
 OBJECTIONS = _table(ObjectionRow.__tablename__)
 MESSAGES = _table(MessageRow.__tablename__)
 MAIL = _table(MailRow.__tablename__)
+HUB_CURSOR = _table(HubCursorRow.__tablename__)
+_NOTICES = "notices"
 
 
 class PortalStore:
-    """The portal's records on an SQLAlchemy URL; creates its tables if they are missing."""
+    """The portal's records on an SQLAlchemy URL; opening migrates the consent database's
+    schema, which holds these tables too (consent/migrations)."""
 
-    def __init__(self, url: str) -> None:
-        self._engine = _engine(url)
-        PortalModel.metadata.create_all(self._engine)
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        self._engine = open_database(url, auto_migrate=auto_migrate)
         # Writes take SQLite's write lock at BEGIN, so a check and its insert cannot interleave.
         self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
 
@@ -241,6 +253,34 @@ class PortalStore:
                 )
             )
         return mail
+
+    def add_message_once(self, message: InboxMessage) -> bool:
+        """add_message, unless a message with this id is stored already; whether it stored."""
+        with self._engine.connect() as conn:
+            known = conn.execute(select(MESSAGES.c.id).where(MESSAGES.c.id == message.id)).first()
+        if known is not None:
+            return False
+        try:
+            self.add_message(message)
+        except IntegrityError:
+            return False  # another process stored it between the look and the insert
+        return True
+
+    def hub_notice_cursor(self) -> int:
+        """The last statute notice of the hub's the portal has told residents of; 0 at first."""
+        query = select(HUB_CURSOR.c.cursor).where(HUB_CURSOR.c.name == _NOTICES)
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def set_hub_notice_cursor(self, cursor: int) -> None:
+        """Record progress; a cursor below the stored one is ignored."""
+        where = HUB_CURSOR.c.name == _NOTICES
+        with self._writer.begin() as conn:
+            known = conn.execute(select(HUB_CURSOR.c.cursor).where(where)).scalar()
+            if known is None:
+                conn.execute(insert(HUB_CURSOR).values(name=_NOTICES, cursor=cursor))
+            elif cursor > known:
+                conn.execute(update(HUB_CURSOR).where(where).values(cursor=cursor))
 
     def messages_for(self, people: Iterable[Pseudonym]) -> list[InboxMessage]:
         """Messages about these people, newest first."""

@@ -11,7 +11,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from consent.model import Decision, EntryState, Party, Purpose
-from consent.portal.household import AccessKind
+from consent.portal.household import AccessKind, CaseState, SignalState
 from consent.portal.records import ObjectionReason, ObjectionState, RegiehouderChoice
 from seinhuis.vocabulary import LegalBasis, LifeDomain, PartnerType, SignalType
 
@@ -127,11 +127,27 @@ OBJECTION_STATES: Final[dict[ObjectionState, str]] = {
     ObjectionState.REJECTED: "Afgewezen",
 }
 
+CASE_STATES: Final[dict[CaseState, str]] = {
+    CaseState.OPEN: "De gemeente kijkt wie u het beste kan helpen.",
+    CaseState.ASSIGNED: "Er is een regiehouder gekozen; die neemt contact met u op.",
+    CaseState.ACKNOWLEDGED: "Uw regiehouder heeft de hulp op zich genomen.",
+    CaseState.IN_PROGRESS: "Uw regiehouder is met u aan de slag.",
+    CaseState.ESCALATED: "Een coördinator van de gemeente helpt om de hulp op gang te brengen.",
+    CaseState.CLOSED: "De hulp aan uw huishouden is afgesloten.",
+}
+
+SIGNAL_STATES: Final[dict[SignalState, str]] = {
+    SignalState.COUNTS: "",
+    SignalState.CONSENT_WITHDRAWN: "Telt niet meer mee: u heeft uw toestemming ingetrokken.",
+    SignalState.RESOLVED: "Telt niet meer mee: de organisatie heeft het signaal afgesloten.",
+}
+
 ACCESS_KINDS: Final[dict[AccessKind, str]] = {
     AccessKind.VIEWED_HOUSEHOLD: "Bekeek de signalen over uw huishouden",
     AccessKind.TOLD_OF_MATCH: "Kreeg bericht dat er meer signalen over uw huishouden zijn",
     AccessKind.ASSIGNED_REGIEHOUDER: "Werd uw regiehouder",
     AccessKind.ESCALATED: "Nam de regie over omdat de hulp vastliep (procesregisseur)",
+    AccessKind.HANDLED_CASE: "Behandelde de hulpvraag van uw huishouden",
 }
 
 #: Registry refusals (by the rule their message names) in plain Dutch.

@@ -3,7 +3,8 @@
 On SQLite `apply` takes the write lock at BEGIN (BEGIN IMMEDIATE), so its read, its checks and
 its writes cannot interleave with another writer, in this process or another, and cursors
 become visible in the order they were assigned. On PostgreSQL `apply` locks the change log
-table for the transaction to the same end (written for, not yet tested against, PostgreSQL).
+table for the transaction to the same end (the contract tests run on both). Opening brings the
+schema to the newest migration (consent/migrations), unless automatic migration is off.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from consent.model import (
     Cell,
@@ -30,19 +30,19 @@ from consent.model import (
     Validity,
 )
 from consent.store.base import ConsentStore, Mutator, check_mutation, check_replacement
-from consent.store.tables import CHANGES, ENTRIES, ConsentModel
+from consent.store.tables import CHANGES, ENTRIES
+from seinhuis import db, schema
 from seinhuis.vocabulary import LifeDomain, PartnerType
 
-_IMMEDIATE = "seinhuis_immediate"
+_IMMEDIATE = db.IMMEDIATE
 
 
 class SqlConsentStore(ConsentStore):
-    """A ConsentStore on an SQLAlchemy URL; creates its tables if they are missing."""
+    """A ConsentStore on an SQLAlchemy URL; opening migrates its schema (open_database)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
         super().__init__()
-        self._engine = _engine(url)
-        ConsentModel.metadata.create_all(self._engine)
+        self._engine = open_database(url, auto_migrate=auto_migrate)
         self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
         self._postgres = self._engine.dialect.name == "postgresql"
 
@@ -51,6 +51,8 @@ class SqlConsentStore(ConsentStore):
         self._engine.dispose()
 
     def apply(self, subject: Pseudonym, mutate: Mutator) -> list[Change]:
+        # No retry here when the database is away: a commit whose answer was lost would be
+        # applied twice. The caller gets UNAVAILABLE (db.DatabaseUnavailable) and decides.
         with self._writer.begin() as conn:
             if self._postgres:
                 conn.exec_driver_sql("LOCK TABLE consent_changes IN EXCLUSIVE MODE")
@@ -227,36 +229,20 @@ def _change(r: Mapping[Any, Any]) -> Change:
 # --- engine -------------------------------------------------------------------------------------
 
 
-def _engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    memory = url in ("sqlite://", "sqlite:///:memory:")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        # An in-memory database exists per connection: share one.
-        **({"poolclass": StaticPool} if memory else {"pool_size": 8, "max_overflow": 16}),
-    )
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
+def open_database(url: str, *, auto_migrate: bool = True) -> Engine:
+    """The consent database's engine, its schema (registry and portal tables) made current, or
+    with auto_migrate off checked to be current."""
+    from consent.migrations import SCHEMA
+
+    engine = db.create_engine(url)
+    try:
+        schema.prepare(
+            engine,
+            SCHEMA,
+            auto_migrate=auto_migrate,
+            command_hint="seinhuis consent migrate --config consent.toml",
+        )
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let us issue BEGIN ourselves (pysqlite would defer it to the first write).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        # A grant or revocation is rare and must survive a power cut once answered.
-        "PRAGMA synchronous=FULL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
-    ):
-        cursor.execute(pragma)
-    cursor.close()
-
-
-def _sqlite_begin(conn: Any) -> None:
-    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.judgement.model import CountedSignal, RegistryView
+from hub.judgement.notifications import disclosable, hidden_partners
 from hub.judgement.policy import RegieKind, RegiePolicy, RegieRule
 
 
@@ -90,20 +91,27 @@ def _best_by_weight(
     Each counted signal adds its domain's weight for the partner type, times its urgency factor,
     so the most dominant problem weighs most. A score of 0 is not eligible. Ties go to a partner
     already involved, then to the lower load, then to the lower id (deterministic).
+
+    Only signals others may learn of count, and a partner whose involvement is hidden is never
+    a candidate: a GP's signal without consent to disclose it must not tip the choice (towards
+    the GGD for its care domain, say), or the choice itself would reveal it. The result equals
+    the choice made without the hidden signals at all.
     """
-    involved = {c.signal.partner_id for c in given.signals}
+    hidden = given.hidden | hidden_partners(given.signals)
+    visible = [c for c in given.signals if disclosable(c) and c.signal.partner_id not in hidden]
+    involved = {c.signal.partner_id for c in visible}
     ranked = []
     for coordinator in registry.coordinators:
         pid = coordinator.partner_id
         contact = registry.contact(pid)
-        if contact is None or pid in given.hidden:
+        if contact is None or pid in hidden:
             continue
         if not _can_coordinate(pid, rule, registry, given):
             continue
         score = sum(
             policy.weight(c.signal.life_domain, contact.partner_type)
             * policy.urgency_factor[c.signal.urgency]
-            for c in given.signals
+            for c in visible
         )
         if score <= 0:
             continue

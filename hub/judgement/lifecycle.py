@@ -92,6 +92,44 @@ def decline(case: Case, partner_id: str) -> Case:
     )
 
 
+def reassign(
+    case: Case, partner_id: str, rule: str, today: dt.date, policy: DeadlinePolicy
+) -> Case:
+    """Municipal staff hand an open case to another regiehouder, from any open state: it is
+    assigned anew, with a fresh response deadline, and keeps its escalation level."""
+    if not case.is_open:
+        raise FailedPrecondition(f"case {case.id}: cannot go from {case.status} to {S.ASSIGNED}")
+    if partner_id == case.regiehouder:
+        raise FailedPrecondition(f"case {case.id}: {partner_id} is its regiehouder already")
+    if partner_id in case.declined_by:
+        raise FailedPrecondition(f"case {case.id}: {partner_id} declined this case before")
+    deadline = response_deadline(
+        policy.calendar, dict(policy.response_days), _day(today), urgency_of(case)
+    )
+    return dataclasses.replace(
+        case, status=S.ASSIGNED, regiehouder=partner_id, regie_rule=rule, deadline=deadline
+    )
+
+
+def acknowledge_for_regiehouder(case: Case) -> Case:
+    """Staff record that the regiehouder took the case on (after a call, say)."""
+    if case.regiehouder is None:
+        raise FailedPrecondition(f"case {case.id}: has no regiehouder to acknowledge it")
+    return acknowledge(case, case.regiehouder)
+
+
+def next_level(case: Case) -> EscalationLevel:
+    """Where staff escalate a case to: to the procesregisseur when it does not lie there yet,
+    and from the procesregisseur (status ESCALATED) on to the bestuurder."""
+    if not case.is_open:
+        raise FailedPrecondition(f"case {case.id}: cannot go from {case.status} to {S.ESCALATED}")
+    if case.status is not S.ESCALATED:
+        return max(case.escalation, EscalationLevel.PROCESREGISSEUR)
+    if case.escalation >= EscalationLevel.BESTUURDER:
+        raise FailedPrecondition(f"case {case.id}: already escalated to {case.escalation.name}")
+    return EscalationLevel(case.escalation + 1)
+
+
 def close(case: Case, outcome: Outcome, today: dt.date) -> Case:
     """End the case with an outcome code."""
     return _move(case, S.CLOSED, outcome=outcome, closed_on=_day(today))

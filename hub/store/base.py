@@ -14,7 +14,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
+from hub.audit import AuditDraft, AuditEntry, Look
 from hub.domain import (
     CaseNotice,
     Notification,
@@ -23,9 +25,15 @@ from hub.domain import (
     ReceivedPopulationFact,
     SignalCount,
     StoredSignal,
+    Touched,
 )
-from hub.judgement.model import Case
-from seinhuis.vocabulary import WithdrawReason
+from hub.judgement.model import Case, CaseStatus, EscalationLevel
+from hub.judgement.model import Outcome as CaseOutcome
+from hub.judgement.notifications import EscalationNotice
+from hub.store.resident_base import ResidentRecords
+from seinhuis.vocabulary import LegalBasis, LifeDomain, PartnerType, WithdrawReason
+
+T = TypeVar("T")
 
 #: Re-keys one pseudonym of the given identifier kind ("PERSON" or "ADDRESS").
 Rekey = Callable[[str, bytes], bytes]
@@ -49,6 +57,15 @@ class HouseholdState:
 
     case: Case | None  # the household's latest case, open or closed
     signals: tuple[StoredSignal, ...] = field(repr=False)  # stored, not erased
+    on_outreach: frozenset[bytes] = frozenset()
+
+
+@dataclass(frozen=True)
+class HouseholdCase:
+    """A household's latest case and its signals on the outreach list: what the judge's first,
+    unlocked look reads besides the signals."""
+
+    case: Case | None
     on_outreach: frozenset[bytes] = frozenset()
 
 
@@ -89,7 +106,85 @@ class CaseSummary:
     signals: int
 
 
-class HubStore(ABC):
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as the operator interface reads it: the case, its stored signals (erased ones
+    are gone) and the rule of the newest escalation notice about it."""
+
+    case: Case
+    signals: tuple[StoredSignal, ...] = field(repr=False)
+    escalation_rule: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffWrite:
+    """What one staff action writes: its audit entry, the case write (case, feed notices) and
+    the escalation notices for municipal roles."""
+
+    audit: AuditDraft
+    case: CaseWrite = CaseWrite()
+    escalations: tuple[EscalationNotice, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    """An escalation notice as stored for its municipal role (codes only, no identities)."""
+
+    seq: int
+    at: dt.datetime
+    case_ref: str
+    role: str
+    kind: str
+    level: int
+    rule: str
+    deadline: dt.date | None
+
+
+@dataclass(frozen=True)
+class SignalTally:
+    """How many stored signals arrived on one day (UTC) in one life domain from one kind of
+    partner: the dashboard's figures count, never list."""
+
+    day: dt.date
+    life_domain: LifeDomain
+    partner_type: PartnerType
+    count: int
+
+
+@dataclass(frozen=True, order=True)
+class SignalKind:
+    """What the figures learn of one of a case's signals: its sender's kind, its life domain
+    and its legal basis (which says whether the sender may be disclosed)."""
+
+    partner_type: PartnerType
+    life_domain: LifeDomain
+    legal_basis: LegalBasis
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """One case as the dashboard's figures use it: dates, codes and its signals' kinds; no
+    household, no pseudonyms, no partner ids."""
+
+    ref: str
+    status: CaseStatus
+    opened_at: dt.datetime
+    deadline: dt.date | None
+    escalation: EscalationLevel
+    escalation_deadline: dt.date | None
+    outcome: CaseOutcome | None
+    closed_on: dt.date | None
+    #: The kinds of the signals the case holds now (consent still holding).
+    signal_kinds: frozenset[SignalKind] = frozenset()
+    #: When a regiehouder was first briefed on it (its first assignment); None: never.
+    regiehouder_at: dt.datetime | None = None
+    #: When staff first recorded that the regiehouder took it on (the audit log); None: never.
+    acknowledged_at: dt.datetime | None = None
+    #: Each time it was escalated (escalation notices of kind ESCALATED), oldest first.
+    escalations: tuple[tuple[dt.datetime, EscalationLevel], ...] = ()
+
+
+class HubStore(ResidentRecords, ABC):
     """Signals, population facts, the ids ever seen, and each partner's feed."""
 
     def __init__(self) -> None:
@@ -103,8 +198,9 @@ class HubStore(ABC):
 
         Returns one Outcome per item, in order: STORED, or ALREADY_EXISTS when the id was
         seen before (in an earlier batch, or earlier in this one; the first one wins).
-        When this returns, the stored items survive a crash of the process. On failure
-        nothing of the batch is stored and the exception propagates.
+        When this returns, the stored items survive a crash of the process. The households
+        the stored items touch (hub.domain.touched_by) are queued for judgement in the same
+        transaction. On failure nothing of the batch is stored and the exception propagates.
         """
 
     @abstractmethod
@@ -116,7 +212,8 @@ class HubStore(ABC):
         UNJUSTIFIED erases the signal (its id stays seen: a tombstone without content);
         RESOLVED keeps it, marked withdrawn. A resolved signal may still be erased as
         unjustified. Raises NotFound when the partner has no such signal that is not
-        withdrawn already, whether the id is unknown, erased, or another partner's.
+        withdrawn already, whether the id is unknown, erased, or another partner's. The
+        signal's household is queued for judgement in the same transaction.
         """
 
     @abstractmethod
@@ -164,12 +261,45 @@ class HubStore(ABC):
         Served from indexes on both pseudonyms: it never scans all signals.
         """
 
+    # The judgement queue: add_batch and withdraw queue the households they touch in their own
+    # transaction; the judge takes them oldest first and marks them done once judged.
+
     @abstractmethod
-    def household_state(
-        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
-    ) -> HouseholdState:
-        """What judge_household would read, without taking the lock: a snapshot to decide
-        cheaply whether anything needs writing at all."""
+    def queue_judgement(self, touched: Sequence[Touched]) -> None:
+        """Queue these households for judgement (a consent change, an operator's request)."""
+
+    @abstractmethod
+    def pending_judgements(self, limit: int) -> list[tuple[int, Touched]]:
+        """Up to `limit` queued households, oldest first, with their queue numbers, whether
+        claimed or not (what is still to be judged)."""
+
+    @abstractmethod
+    def claim_judgements(
+        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+    ) -> list[tuple[int, Touched]]:
+        """Take up to `limit` of the oldest entries nobody holds (never claimed, or a claim
+        that ran out before `now`) for `claimer` until `now + lease`. Two judges never get
+        the same entry while a claim holds; each marks its entries done once judged."""
+
+    @abstractmethod
+    def judgements_done(self, seqs: Collection[int]) -> None:
+        """Remove these queue entries (judged); unknown numbers are ignored."""
+
+    @abstractmethod
+    def household_cases(self, households: Collection[bytes]) -> dict[bytes, HouseholdCase]:
+        """Each household's latest case (open or closed) and outreach list, without the lock:
+        the judge's cheap first look at a whole batch. Households with neither are absent."""
+
+    @abstractmethod
+    def population_facts_about(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[ReceivedPopulationFact]:
+        """The register's facts about these places and people, in arrival order: every fact
+        whose subject is one of `persons` (their residences, moves, deaths, children), every
+        residence or move to one of `addresses`, and every parenthood of one of `persons`.
+
+        Served from indexes: the judge reads the register around a batch, never all of it.
+        """
 
     @abstractmethod
     def judge_household(
@@ -211,6 +341,63 @@ class HubStore(ABC):
     def open_case_households(self, due_by: dt.date) -> list[bytes]:
         """Household keys of the cases that are not closed with a deadline (or escalation
         deadline) on or before `due_by`: the candidates for the stalled-case check."""
+
+    # The operator interface and the audit log.
+
+    @abstractmethod
+    def staff_cases(
+        self, view: Callable[[Sequence[CaseRecord]], tuple[T, AuditDraft]], at: dt.datetime
+    ) -> T:
+        """Read every case with its signals, let `view` (pure) choose what to show and say what
+        to audit, and append that audit entry at `at`, in ONE transaction; returns the view."""
+
+    @abstractmethod
+    def staff_case(
+        self, case_id: bytes, act: Callable[[CaseRecord], tuple[T, StaffWrite]], at: dt.datetime
+    ) -> T:
+        """Read one case under its household's lock (as judge_household takes it), let `act`
+        decide (pure; it may run again on a retry), and write in ONE transaction: the case, its
+        feed notices, its escalation notices and the audit entry. Returns what `act` returned.
+
+        NotFound when there is no such case; when `act` raises, nothing is written.
+        """
+
+    @abstractmethod
+    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
+        """Keep an escalation notice for its municipal role and append an audit entry by the
+        hub (whose data: the case's household and people), in one transaction."""
+
+    @abstractmethod
+    def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:
+        """The stored escalation notices, oldest first (only this case's, when given)."""
+
+    @abstractmethod
+    def append_audit(self, draft: AuditDraft, at: dt.datetime) -> AuditEntry:
+        """Append one audit entry on its own (for views that concern no case)."""
+
+    @abstractmethod
+    def audit_entries(self) -> list[AuditEntry]:
+        """Every audit entry as stored, in sequence order (verify them with hub.audit.verify)."""
+
+    @abstractmethod
+    def who_looked(self, subjects: Collection[bytes]) -> list[Look]:
+        """Every audit entry concerning any of these household keys or person pseudonyms,
+        oldest first, as the resident may learn it: role, action, when."""
+
+    # The dashboard's figures (hub.figures): aggregated reads, nothing that names anyone.
+
+    @abstractmethod
+    def signal_tallies(self, since: dt.datetime) -> list[SignalTally]:
+        """Stored signals received at or after `since`, counted per day of arrival (UTC), life
+        domain and partner type, sorted by those. Withdrawn signals count (they arrived);
+        erased ones are gone. Counted in the database: no signal is read."""
+
+    @abstractmethod
+    def case_facts(self, since: dt.datetime) -> list[CaseFacts]:
+        """Every case that is not closed, or was opened, closed or escalated at or after
+        `since`, by reference: its codes and dates, its signals' kinds, when a regiehouder was
+        first briefed on it (REGIEHOUDER_BRIEFING feed entries), when staff first acknowledged
+        it (ACKNOWLEDGE audit entries) and its escalations at or after `since`. One read."""
 
     def close(self) -> None:
         """Release connections; wake every feed waiter so it can notice a shutdown."""

@@ -8,31 +8,49 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from hub import audit
+from hub.audit import AuditAction, AuditDraft, AuditEntry, Look
 from hub.domain import (
+    Death,
     MessageKind,
     Notification,
     NotificationKind,
+    Parenthood,
     PopulationFact,
     Received,
     ReceivedPopulationFact,
     ReceivedSignal,
+    Relocation,
+    Residence,
     SignalCount,
     StoredSignal,
+    Touched,
     kind_of,
+    touched_by,
 )
-from hub.judgement.model import Case, CaseStatus
+from hub.judgement.model import Case, CaseStatus, EscalationLevel
+from hub.judgement.notifications import EscalationNotice, NoticeKind
 from hub.store.base import (
+    CaseFacts,
+    CaseRecord,
     CaseSummary,
     CaseWrite,
+    EscalationRecord,
+    HouseholdCase,
     HouseholdState,
     HubStore,
     Outcome,
     Rekey,
+    SignalKind,
+    SignalTally,
+    StaffWrite,
+    T,
     case_id_bytes,
 )
+from hub.store.resident_memory import MemoryResidentRecords
 from hub.store.rows import rekey_event
 from seinhuis.errors import NotFound
-from seinhuis.vocabulary import SignalType, WithdrawReason
+from seinhuis.vocabulary import LifeDomain, PartnerType, SignalType, WithdrawReason
 
 
 @dataclass(frozen=True)
@@ -43,18 +61,23 @@ class _CaseEntry:
     updated_at: dt.datetime
 
 
-class MemoryHubStore(HubStore):
+class MemoryHubStore(MemoryResidentRecords, HubStore):
     """Dictionaries behind one lock."""
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self._seen: dict[bytes, tuple[str, MessageKind, dt.datetime]] = {}
+        self._queue: dict[int, Touched] = {}
+        self._claims: dict[int, tuple[str, dt.datetime]] = {}
+        self._queue_seq = 0
         self._signals: dict[bytes, StoredSignal] = {}
         self._facts: dict[bytes, ReceivedPopulationFact] = {}
         self._feeds: dict[str, list[Notification]] = {}
         self._cases: dict[bytes, _CaseEntry] = {}
         self._outreach: dict[bytes, tuple[bytes, str]] = {}
+        self._audit: list[AuditEntry] = []
+        self._escalations: list[EscalationRecord] = []
 
     def add_batch(self, items: Sequence[Received]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -69,7 +92,40 @@ class MemoryHubStore(HubStore):
                 else:
                     self._facts[item.id] = item
                 outcomes.append(Outcome.STORED)
+                self._queue_locked(touched_by([item]))
         return outcomes
+
+    def queue_judgement(self, touched: Sequence[Touched]) -> None:
+        with self._lock:
+            self._queue_locked(touched)
+
+    def _queue_locked(self, touched: Sequence[Touched]) -> None:
+        for t in touched:
+            self._queue_seq += 1
+            self._queue[self._queue_seq] = t
+
+    def pending_judgements(self, limit: int) -> list[tuple[int, Touched]]:
+        with self._lock:
+            return sorted(self._queue.items())[:limit]
+
+    def claim_judgements(
+        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+    ) -> list[tuple[int, Touched]]:
+        with self._lock:
+            free = [
+                (seq, t)
+                for seq, t in sorted(self._queue.items())
+                if self._claims.get(seq, (None, now))[1] <= now
+            ][:limit]
+            for seq, _ in free:
+                self._claims[seq] = (claimer, now + lease)
+            return free
+
+    def judgements_done(self, seqs: Collection[int]) -> None:
+        with self._lock:
+            for seq in seqs:
+                self._queue.pop(seq, None)
+                self._claims.pop(seq, None)
 
     def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
         with self._lock:
@@ -109,6 +165,7 @@ class MemoryHubStore(HubStore):
                 or (stored.withdraw_reason is not None and reason is WithdrawReason.RESOLVED)
             ):
                 raise NotFound("no such signal of yours to withdraw")
+            self._queue_locked(touched_by([stored.received]))
             if reason is WithdrawReason.UNJUSTIFIED:
                 del self._signals[signal_id]
             else:
@@ -182,11 +239,33 @@ class MemoryHubStore(HubStore):
             ]
         return sorted(found, key=lambda s: (s.received.received_at, s.received.id))
 
-    def household_state(
-        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
-    ) -> HouseholdState:
+    def household_cases(self, households: Collection[bytes]) -> dict[bytes, HouseholdCase]:
+        wanted = set(households)
+        out: dict[bytes, HouseholdCase] = {}
         with self._lock:
-            return self._state(household, set(addresses), set(persons))
+            latest: dict[bytes, _CaseEntry] = {}
+            for e in self._cases.values():
+                h = e.case.household
+                if h in wanted and (h not in latest or e.seq > latest[h].seq):
+                    latest[h] = e
+            outreach: dict[bytes, set[bytes]] = {}
+            for sid, (h, _) in self._outreach.items():
+                if h in wanted:
+                    outreach.setdefault(h, set()).add(sid)
+        for h in latest.keys() | outreach.keys():
+            entry = latest.get(h)
+            out[h] = HouseholdCase(
+                entry.case if entry is not None else None, frozenset(outreach.get(h, ()))
+            )
+        return out
+
+    def population_facts_about(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[ReceivedPopulationFact]:
+        addresses, persons = set(addresses), set(persons)
+        with self._lock:
+            found = [f for f in self._facts.values() if _about(f.fact.event, addresses, persons)]
+        return sorted(found, key=lambda f: (f.received_at, f.id))
 
     def _state(self, household: bytes, addr: set[bytes], pers: set[bytes]) -> HouseholdState:
         signals = tuple(
@@ -251,6 +330,198 @@ class MemoryHubStore(HubStore):
             self._notify_changed()
         return appended
 
+    # The operator interface and the audit log.
+
+    def staff_cases(
+        self, view: Callable[[Sequence[CaseRecord]], tuple[T, AuditDraft]], at: dt.datetime
+    ) -> T:
+        with self._lock:
+            records = [self._record(e.case) for e in self._cases.values()]
+            shown, draft = view(records)
+            self._append(draft, at)
+        return shown
+
+    def staff_case(
+        self, case_id: bytes, act: Callable[[CaseRecord], tuple[T, StaffWrite]], at: dt.datetime
+    ) -> T:
+        with self._lock:
+            entry = self._cases.get(case_id)
+            if entry is None:
+                raise NotFound("no such case")
+            result, write = act(self._record(entry.case))
+            appended = self._write_staff(entry.case.household, write, at)
+        if appended:
+            self._notify_changed()
+        return result
+
+    def _write_staff(self, household: bytes, write: StaffWrite, at: dt.datetime) -> bool:
+        """The case, its notices and escalation notices, and the audit entry (lock held)."""
+        case = write.case.case
+        if case is not None:
+            if case.household != household:
+                raise ValueError("act returned the case of another household")
+            cid = case_id_bytes(case.id)
+            before = self._cases[cid]
+            self._cases[cid] = dataclasses.replace(before, case=case, updated_at=at)
+        for notice in write.case.notices:
+            feed = self._feeds.setdefault(notice.partner_id, [])
+            feed.append(
+                Notification(
+                    partner_id=notice.partner_id,
+                    cursor=feed[-1].cursor + 1 if feed else 1,
+                    created_at=at,
+                    kind=notice.kind,
+                    ref_id=notice.notice.case_id or b"",
+                    case=notice.notice,
+                )
+            )
+        for n in write.escalations:
+            self._keep_escalation(n, at)
+        self._append(write.audit, at)
+        return bool(write.case.notices)
+
+    def _record(self, case: Case) -> CaseRecord:
+        signals = tuple(
+            sorted(
+                (self._signals[i] for i in case.signal_ids if i in self._signals),
+                key=lambda s: (s.received.received_at, s.received.id),
+            )
+        )
+        rules = [
+            r.rule
+            for r in self._escalations
+            if r.case_ref == case.id and r.kind == NoticeKind.ESCALATED.value
+        ]
+        return CaseRecord(case, signals, rules[-1] if rules else None)
+
+    def _keep_escalation(self, n: EscalationNotice, at: dt.datetime) -> None:
+        self._escalations.append(
+            EscalationRecord(
+                seq=len(self._escalations) + 1,
+                at=at,
+                case_ref=n.case_id,
+                role=n.role.value,
+                kind=n.kind.value,
+                level=int(n.level),
+                rule=n.rule,
+                deadline=n.deadline,
+            )
+        )
+
+    def _append(self, draft: AuditDraft, at: dt.datetime) -> AuditEntry:
+        entry = audit.seal(draft, at, self._audit[-1] if self._audit else None)
+        self._audit.append(entry)
+        return entry
+
+    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
+        with self._lock:
+            entry = self._cases.get(case_id_bytes(notice.case_id))
+            subjects: frozenset[audit.Subject] = frozenset()
+            if entry is not None:
+                persons = {
+                    s.received.signal.person_pseudonym
+                    for s in self._record(entry.case).signals
+                    if s.received.signal.person_pseudonym is not None
+                }
+                subjects = audit.household_subjects(entry.case.household, persons)
+            self._keep_escalation(notice, at)
+            self._append(audit.escalation_notice_draft(notice, subjects), at)
+
+    def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:
+        with self._lock:
+            return [r for r in self._escalations if case_ref is None or r.case_ref == case_ref]
+
+    def append_audit(self, draft: AuditDraft, at: dt.datetime) -> AuditEntry:
+        with self._lock:
+            return self._append(draft, at)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        with self._lock:
+            return list(self._audit)
+
+    def who_looked(self, subjects: Collection[bytes]) -> list[Look]:
+        wanted = set(subjects)
+        with self._lock:
+            return [
+                Look(e.seq, e.at, e.actor_role, e.action)
+                for e in self._audit
+                if any(s.pseudonym in wanted for s in e.subjects)
+            ]
+
+    def signal_tallies(self, since: dt.datetime) -> list[SignalTally]:
+        counts: dict[tuple[dt.date, str, str], int] = {}
+        with self._lock:
+            for stored in self._signals.values():
+                r = stored.received
+                if r.received_at < since:
+                    continue
+                key = (
+                    r.received_at.astimezone(dt.UTC).date(),
+                    r.signal.life_domain.value,
+                    r.partner_type.value,
+                )
+                counts[key] = counts.get(key, 0) + 1
+        return [
+            SignalTally(day, LifeDomain(domain), PartnerType(ptype), n)
+            for (day, domain, ptype), n in sorted(counts.items())
+        ]
+
+    def case_facts(self, since: dt.datetime) -> list[CaseFacts]:
+        with self._lock:
+            escalated: dict[str, list[tuple[dt.datetime, EscalationLevel]]] = {}
+            for r in self._escalations:
+                if r.kind == NoticeKind.ESCALATED.value and r.at >= since:
+                    escalated.setdefault(r.case_ref, []).append((r.at, EscalationLevel(r.level)))
+            chosen = [
+                (cid, e)
+                for cid, e in self._cases.items()
+                if e.case.is_open
+                or e.opened_at >= since
+                or (e.case.closed_on is not None and e.case.closed_on >= since.date())
+                or e.case.id in escalated
+            ]
+            briefed: dict[bytes, dt.datetime] = {}
+            for feed in self._feeds.values():
+                for n in feed:
+                    if n.kind is NotificationKind.REGIEHOUDER_BRIEFING:
+                        first = briefed.get(n.ref_id)
+                        briefed[n.ref_id] = (
+                            n.created_at if first is None else min(first, n.created_at)
+                        )
+            acknowledged: dict[str, dt.datetime] = {}
+            for a in self._audit:
+                if a.action is AuditAction.ACKNOWLEDGE and a.case_ref is not None:
+                    acknowledged.setdefault(a.case_ref, a.at)
+            out = []
+            for cid, e in chosen:
+                c = e.case
+                kinds = frozenset(
+                    SignalKind(
+                        s.received.partner_type,
+                        s.received.signal.life_domain,
+                        s.received.signal.legal_basis,
+                    )
+                    for sid in c.signal_ids
+                    if (s := self._signals.get(sid)) is not None and s.consent_lost_at is None
+                )
+                out.append(
+                    CaseFacts(
+                        ref=c.id,
+                        status=c.status,
+                        opened_at=e.opened_at,
+                        deadline=c.deadline,
+                        escalation=c.escalation,
+                        escalation_deadline=c.escalation_deadline,
+                        outcome=c.outcome,
+                        closed_on=c.closed_on,
+                        signal_kinds=kinds,
+                        regiehouder_at=briefed.get(cid),
+                        acknowledged_at=acknowledged.get(c.id),
+                        escalations=tuple(escalated.get(c.id, ())),
+                    )
+                )
+        return sorted(out, key=lambda f: f.ref)
+
     def _latest_case(self, household: bytes) -> _CaseEntry | None:
         mine = [e for e in self._cases.values() if e.case.household == household]
         return max(mine, key=lambda e: e.seq) if mine else None
@@ -302,6 +573,16 @@ class MemoryHubStore(HubStore):
                     if e.case.is_open and _due(e.case, due_by)
                 }
             )
+
+
+def _about(event: object, addresses: set[bytes], persons: set[bytes]) -> bool:
+    if isinstance(event, Residence):
+        return event.person_pseudonym in persons or event.address_pseudonym in addresses
+    if isinstance(event, Relocation):
+        return event.person_pseudonym in persons or event.to_address_pseudonym in addresses
+    if isinstance(event, Parenthood):
+        return event.parent_pseudonym in persons or event.child_pseudonym in persons
+    return isinstance(event, Death) and event.person_pseudonym in persons
 
 
 def _due(case: Case, due_by: dt.date) -> bool:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hub.audit import ActorRole, AuditAction, AuditEntry, Subject, SubjectKind
 from hub.domain import (
     Arrears,
     CaseNotice,
@@ -26,6 +27,7 @@ from hub.domain import (
 )
 from hub.judgement.model import Case, CaseStatus, EscalationLevel, Facts
 from hub.judgement.model import Outcome as CaseOutcome
+from hub.judgement.notifications import EscalationNotice
 from seinhuis.vocabulary import (
     LegalBasis,
     LifeDomain,
@@ -73,6 +75,9 @@ def signal_row(item: ReceivedSignal) -> dict[str, Any]:
         "received_at": item.received_at.astimezone(dt.UTC),
         "withdrawn_at": None,
         "withdraw_reason": None,
+        "consent_receipt_id": item.consent_receipt_id,
+        "consent_until": _utc_or_none(item.consent_until),
+        "consent_lost_at": None,
     }
 
 
@@ -106,9 +111,13 @@ def stored_signal(r: Mapping[Any, Any]) -> StoredSignal:
             partner_type=PartnerType(r["partner_type"]),
             received_at=utc(r["received_at"]),
             signal=signal,
+            # .get: a query that selects fewer columns still reads (these are issue 5's).
+            consent_receipt_id=_blob(receipt) if (receipt := r.get("consent_receipt_id")) else None,
+            consent_until=_utc_or_none(r.get("consent_until")),
         ),
         withdrawn_at=_utc_or_none(r["withdrawn_at"]),
         withdraw_reason=WithdrawReason(reason) if reason is not None else None,
+        consent_lost_at=_utc_or_none(r.get("consent_lost_at")),
     )
 
 
@@ -278,6 +287,59 @@ def case_from_row(r: Mapping[Any, Any], signal_ids: frozenset[bytes]) -> Case:
         outcome=CaseOutcome(r["outcome"]) if r["outcome"] is not None else None,
         closed_on=r["closed_on"],
     )
+
+
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.astimezone(dt.UTC),
+        "actor_id": entry.actor_id,
+        "actor_role": entry.actor_role.value,
+        "action": entry.action.value,
+        "case_ref": entry.case_ref,
+        "detail": json.dumps([list(pair) for pair in entry.detail]),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def audit_subject_rows(entry: AuditEntry) -> list[dict[str, Any]]:
+    return [
+        {"seq": entry.seq, "kind": s.kind.value, "pseudonym": s.pseudonym}
+        for s in sorted(entry.subjects)
+    ]
+
+
+def audit_entry(r: Mapping[Any, Any], subjects: frozenset[Subject]) -> AuditEntry:
+    return AuditEntry(
+        seq=int(r["seq"]),
+        at=utc(r["at"]),
+        actor_id=r["actor_id"],
+        actor_role=ActorRole(r["actor_role"]),
+        action=AuditAction(r["action"]),
+        case_ref=r["case_ref"],
+        detail=tuple((str(k), str(v)) for k, v in json.loads(r["detail"])),
+        subjects=subjects,
+        prev_hash=_blob(r["prev_hash"]),
+        hash=_blob(r["hash"]),
+    )
+
+
+def audit_subject(r: Mapping[Any, Any]) -> Subject:
+    return Subject(SubjectKind(r["kind"]), _blob(r["pseudonym"]))
+
+
+def escalation_row(n: EscalationNotice, case_id: bytes, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "case_ref": n.case_id,
+        "role": n.role.value,
+        "kind": n.kind.value,
+        "level": int(n.level),
+        "rule": n.rule,
+        "deadline": n.deadline,
+        "created_at": at.astimezone(dt.UTC),
+    }
 
 
 def rekey_event(e: PopulationEvent, rekey: Callable[[str, bytes], bytes]) -> PopulationEvent:

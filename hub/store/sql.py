@@ -14,11 +14,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
-    Engine,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     or_,
@@ -26,8 +23,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
+from hub import audit
+from hub.audit import AuditDraft, AuditEntry, Look, Subject
 from hub.domain import (
     Notification,
     NotificationKind,
@@ -36,56 +34,113 @@ from hub.domain import (
     ReceivedSignal,
     SignalCount,
     StoredSignal,
+    Touched,
     kind_of,
+    touched_by,
 )
-from hub.judgement.model import Case
+from hub.judgement.model import Case, CaseStatus, EscalationLevel
+from hub.judgement.model import Outcome as CaseOutcome
+from hub.judgement.notifications import EscalationNotice, NoticeKind
 from hub.store import rows
 from hub.store.base import (
+    CaseFacts,
+    CaseRecord,
     CaseSummary,
     CaseWrite,
+    EscalationRecord,
+    HouseholdCase,
     HouseholdState,
     HubStore,
     Outcome,
     Rekey,
+    SignalKind,
+    SignalTally,
+    StaffWrite,
     case_id_bytes,
 )
+from hub.store.bulk import BulkInsert
 from hub.store.memory import case_order
+from hub.store.resident_sql import SqlResidentRecords
 from hub.store.tables import (
+    AUDIT,
+    AUDIT_SUBJECTS,
     CASE_SIGNALS,
     CASES,
+    ESCALATIONS,
     FACTS,
     HOUSEHOLDS,
+    JUDGE_QUEUE,
     NOTIFICATIONS,
     OUTREACH,
     SEEN,
     SIGNALS,
-    HubModel,
 )
+from seinhuis import db, schema
 from seinhuis.errors import NotFound
-from seinhuis.vocabulary import SignalType, WithdrawReason
+from seinhuis.vocabulary import LegalBasis, LifeDomain, PartnerType, SignalType, WithdrawReason
 
 #: Ids per IN (...) list; well under every backend's bound-parameter limit.
 _IN_CHUNK = 500
 #: Attempts when a concurrent writer (another hub process) claims the same id or cursor.
 _ATTEMPTS = 5
-_IMMEDIATE = "seinhuis_immediate"
+_IMMEDIATE = db.IMMEDIATE
+#: PostgreSQL channel on which every hub process announces new feed notifications.
+_FEED_CHANNEL = "seinhuis_hub_feed"
 
 T = TypeVar("T")
 
 
-class SqlHubStore(HubStore):
-    """A HubStore on any SQLAlchemy URL; creates its tables if they are missing."""
+class SqlHubStore(SqlResidentRecords, HubStore):
+    """A HubStore on any SQLAlchemy URL; opening brings the schema to the newest migration
+    (hub/migrations), or with auto_migrate off refuses a database that is not there yet.
 
-    def __init__(self, url: str) -> None:
+    Several hub processes may share one PostgreSQL database: writes that race on an id, a
+    cursor or a household retry, a PostgreSQL restart is waited out for a few seconds and
+    then reported as DatabaseUnavailable (UNAVAILABLE to the caller, who retries), and feed
+    notifications written by one process wake the feed subscribers of every other
+    (LISTEN/NOTIFY) besides the waiters' own poll.
+    """
+
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        from hub.migrations import SCHEMA
+
         super().__init__()
-        self._engine = _engine(url)
-        HubModel.metadata.create_all(self._engine)
+        self._engine = db.create_engine(url)
+        try:
+            schema.prepare(
+                self._engine,
+                SCHEMA,
+                auto_migrate=auto_migrate,
+                command_hint="seinhuis hub migrate --config hub.toml",
+            )
+        except BaseException:
+            self._engine.dispose()
+            raise
         # Writers take SQLite's write lock at BEGIN; readers keep deferred transactions.
         self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
+        self._feed_channel = (
+            db.NotifyChannel(self._engine, _FEED_CHANNEL)
+            if db.NotifyChannel.supported(self._engine)
+            else None
+        )
 
     def close(self) -> None:
         super().close()
+        if self._feed_channel is not None:
+            self._feed_channel.close()
         self._engine.dispose()
+
+    def wait_for_notifications(
+        self, partner_id: str, after_cursor: int, timeout: float
+    ) -> list[Notification]:
+        if self._feed_channel is not None:
+            self._feed_channel.listen(self.wake)
+        return super().wait_for_notifications(partner_id, after_cursor, timeout)
+
+    def _notify_changed(self) -> None:
+        super()._notify_changed()
+        if self._feed_channel is not None:
+            self._feed_channel.send()
 
     def add_batch(self, items: Sequence[Received]) -> list[Outcome]:
         outcomes: list[Outcome] = [Outcome.STORED] * len(items)
@@ -176,8 +231,8 @@ class SqlHubStore(HubStore):
                 seen.update(bytes(r[0]) for r in found)
             new = [item for id_, item in first.items() if id_ not in seen]
             if new:
-                conn.execute(
-                    insert(SEEN),
+                _SEEN_INSERT.execute(
+                    conn,
                     [
                         {
                             "id": i.id,
@@ -190,11 +245,65 @@ class SqlHubStore(HubStore):
                 )
                 signals = [rows.signal_row(i) for i in new if isinstance(i, ReceivedSignal)]
                 facts = [rows.fact_row(i) for i in new if isinstance(i, ReceivedPopulationFact)]
-                if signals:
-                    conn.execute(insert(SIGNALS), signals)
-                if facts:
-                    conn.execute(insert(FACTS), facts)
+                _SIGNALS_INSERT.execute(conn, signals)
+                _FACTS_INSERT.execute(conn, facts)
+                _queue(conn, touched_by(new))
         return seen
+
+    def queue_judgement(self, touched: Sequence[Touched]) -> None:
+        def run() -> None:
+            with self._writer.begin() as conn:
+                _queue(conn, touched)
+
+        self._retrying(run)
+
+    def pending_judgements(self, limit: int) -> list[tuple[int, Touched]]:
+        query = select(JUDGE_QUEUE).order_by(JUDGE_QUEUE.c.seq).limit(limit)
+        with self._engine.connect() as conn:
+            return [
+                (int(r.seq), Touched(bytes(r.address), _blob_or_none(r.person)))
+                for r in conn.execute(query)
+            ]
+
+    def claim_judgements(
+        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+    ) -> list[tuple[int, Touched]]:
+        free = or_(JUDGE_QUEUE.c.claimed_until.is_(None), JUDGE_QUEUE.c.claimed_until < now)
+        # A look without the write lock first: an idle judge polls often and must not hold
+        # up the intake's writes (SQLite has one writer).
+        with self._engine.connect() as conn:
+            if conn.execute(select(JUDGE_QUEUE.c.seq).where(free).limit(1)).first() is None:
+                return []
+
+        def run() -> list[tuple[int, Touched]]:
+            with self._writer.begin() as conn:
+                found = conn.execute(
+                    select(JUDGE_QUEUE)
+                    .where(free)
+                    .order_by(JUDGE_QUEUE.c.seq)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                seqs = [int(r.seq) for r in found]
+                for chunk in _chunks(seqs):
+                    conn.execute(
+                        update(JUDGE_QUEUE)
+                        .where(JUDGE_QUEUE.c.seq.in_(chunk))
+                        .values(claimed_by=claimer, claimed_until=(now + lease).astimezone(dt.UTC))
+                    )
+                return [
+                    (int(r.seq), Touched(bytes(r.address), _blob_or_none(r.person))) for r in found
+                ]
+
+        return self._retrying(run)
+
+    def judgements_done(self, seqs: Collection[int]) -> None:
+        def run() -> None:
+            with self._writer.begin() as conn:
+                for chunk in _chunks(sorted(seqs)):
+                    conn.execute(delete(JUDGE_QUEUE).where(JUDGE_QUEUE.c.seq.in_(chunk)))
+
+        self._retrying(run)
 
     def withdraw(
         self, partner_id: str, signal_id: bytes, reason: WithdrawReason, at: dt.datetime
@@ -208,7 +317,12 @@ class SqlHubStore(HubStore):
     ) -> Notification:
         with self._writer.begin() as conn:
             found = conn.execute(
-                select(SIGNALS.c.partner_id, SIGNALS.c.withdraw_reason)
+                select(
+                    SIGNALS.c.partner_id,
+                    SIGNALS.c.withdraw_reason,
+                    SIGNALS.c.address_pseudonym,
+                    SIGNALS.c.person_pseudonym,
+                )
                 .where(SIGNALS.c.id == signal_id)
                 .with_for_update()
             ).first()
@@ -218,6 +332,10 @@ class SqlHubStore(HubStore):
                 or (found.withdraw_reason is not None and reason is WithdrawReason.RESOLVED)
             ):
                 raise NotFound("no such signal of yours to withdraw")
+            _queue(
+                conn,
+                [Touched(bytes(found.address_pseudonym), _blob_or_none(found.person_pseudonym))],
+            )
             if reason is WithdrawReason.UNJUSTIFIED:
                 conn.execute(delete(SIGNALS).where(SIGNALS.c.id == signal_id))
             else:
@@ -302,11 +420,51 @@ class SqlHubStore(HubStore):
         with self._engine.connect() as conn:
             return _household_signals(conn, addresses, persons)
 
-    def household_state(
-        self, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
-    ) -> HouseholdState:
+    def household_cases(self, households: Collection[bytes]) -> dict[bytes, HouseholdCase]:
+        keys = list(set(households))
+        latest: dict[bytes, Any] = {}
+        outreach: dict[bytes, set[bytes]] = {}
         with self._engine.connect() as conn:
-            return _state(conn, household, addresses, persons)
+            for chunk in _chunks(keys):
+                for r in conn.execute(select(CASES).where(CASES.c.household.in_(chunk))):
+                    h = bytes(r.household)
+                    if h not in latest or r.seq > latest[h].seq:
+                        latest[h] = r
+                query = select(OUTREACH.c.household, OUTREACH.c.signal_id)
+                for r in conn.execute(query.where(OUTREACH.c.household.in_(chunk))):
+                    outreach.setdefault(bytes(r.household), set()).add(bytes(r.signal_id))
+            members: dict[bytes, set[bytes]] = {bytes(r.id): set() for r in latest.values()}
+            for chunk in _chunks(list(members)):
+                query = select(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id.in_(chunk))
+                for r in conn.execute(query):
+                    members[bytes(r.case_id)].add(bytes(r.signal_id))
+        return {
+            h: HouseholdCase(
+                rows.case_from_row(latest[h]._mapping, frozenset(members[bytes(latest[h].id)]))
+                if h in latest
+                else None,
+                frozenset(outreach.get(h, ())),
+            )
+            for h in latest.keys() | outreach.keys()
+        }
+
+    def population_facts_about(
+        self, addresses: Collection[bytes], persons: Collection[bytes]
+    ) -> list[ReceivedPopulationFact]:
+        found: dict[bytes, ReceivedPopulationFact] = {}
+        # Address and person pseudonyms come from different keys, so one object list serves
+        # both residences (object: an address) and parenthoods (object: a child).
+        objects = list(set(addresses) | set(persons))
+        with self._engine.connect() as conn:
+            for column, keys in (
+                (FACTS.c.subject_pseudonym, list(set(persons))),
+                (FACTS.c.object_pseudonym, objects),
+            ):
+                for chunk in _chunks(keys):
+                    for r in conn.execute(select(FACTS).where(column.in_(chunk))):
+                        fact = rows.population_fact(r._mapping)
+                        found[fact.id] = fact
+        return sorted(found.values(), key=lambda f: (f.received_at, f.id))
 
     def judge_household(
         self,
@@ -332,9 +490,7 @@ class SqlHubStore(HubStore):
         with self._writer.begin() as conn:
             # SQLite: BEGIN IMMEDIATE holds the write lock already. Elsewhere the household's
             # row is locked; a first-time insert racing another process retries on the key.
-            locked = conn.execute(
-                select(HOUSEHOLDS.c.key).where(HOUSEHOLDS.c.key == household).with_for_update()
-            ).first()
+            locked = conn.execute(_LOCK_HOUSEHOLD, {"key": household}).first()
             if locked is None:
                 conn.execute(insert(HOUSEHOLDS), [{"key": household}])
             state = _state(conn, household, addresses, persons)
@@ -360,11 +516,7 @@ class SqlHubStore(HubStore):
                 )
             appended = []
             for notice in write.notices:
-                last = conn.execute(
-                    select(func.max(NOTIFICATIONS.c.cursor)).where(
-                        NOTIFICATIONS.c.partner_id == notice.partner_id
-                    )
-                ).scalar()
+                last = conn.execute(_LAST_CURSOR, {"partner_id": notice.partner_id}).scalar()
                 n = Notification(
                     partner_id=notice.partner_id,
                     cursor=int(last or 0) + 1,
@@ -382,17 +534,15 @@ class SqlHubStore(HubStore):
         if case.household != household:
             raise ValueError("decide returned the case of another household")
         cid = case_id_bytes(case.id)
-        before = conn.execute(
-            select(CASES.c.seq, CASES.c.opened_at).where(CASES.c.id == cid)
-        ).first()
+        before = conn.execute(_CASE_BEFORE, {"cid": cid}).first()
         if before is None:
-            seq = int(conn.execute(select(func.max(CASES.c.seq))).scalar() or 0) + 1
+            seq = int(conn.execute(_LAST_CASE_SEQ).scalar() or 0) + 1
             conn.execute(insert(CASES), [rows.case_row(case, cid, seq, at, at)])
         else:
             values = rows.case_row(case, cid, int(before.seq), rows.utc(before.opened_at), at)
             del values["id"]
             conn.execute(update(CASES).where(CASES.c.id == cid).values(**values))
-        conn.execute(delete(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id == cid))
+        conn.execute(_CLEAR_CASE_SIGNALS, {"cid": cid})
         if case.signal_ids:
             conn.execute(
                 insert(CASE_SIGNALS),
@@ -451,50 +601,248 @@ class SqlHubStore(HubStore):
         with self._engine.connect() as conn:
             return sorted(bytes(r[0]) for r in conn.execute(query))
 
+    # The operator interface and the audit log.
+
+    def staff_cases(
+        self, view: Callable[[Sequence[CaseRecord]], tuple[T, AuditDraft]], at: dt.datetime
+    ) -> T:
+        def run() -> T:
+            with self._writer.begin() as conn:
+                shown, draft = view(_case_records(conn, None))
+                _append_audit(conn, draft, at)
+            return shown
+
+        return self._retrying(run)
+
+    def staff_case(
+        self, case_id: bytes, act: Callable[[CaseRecord], tuple[T, StaffWrite]], at: dt.datetime
+    ) -> T:
+        result, appended = self._retrying(lambda: self._staff_case(case_id, act, at))
+        if appended:
+            self._notify_changed()
+        return result
+
+    def _staff_case(
+        self, case_id: bytes, act: Callable[[CaseRecord], tuple[T, StaffWrite]], at: dt.datetime
+    ) -> tuple[T, bool]:
+        with self._writer.begin() as conn:
+            found = conn.execute(select(CASES.c.household).where(CASES.c.id == case_id)).first()
+            if found is None:
+                raise NotFound("no such case")
+            household = bytes(found.household)
+            # The household's lock, as judge_household takes it: no judgement interleaves.
+            locked = conn.execute(
+                select(HOUSEHOLDS.c.key).where(HOUSEHOLDS.c.key == household).with_for_update()
+            ).first()
+            if locked is None:
+                conn.execute(insert(HOUSEHOLDS), [{"key": household}])
+            (record,) = _case_records(conn, [case_id])
+            result, write = act(record)
+            if write.case.case is not None:
+                self._write_case(conn, household, write.case.case, at)
+            appended = _append_notices(conn, write.case, at)
+            for n in write.escalations:
+                conn.execute(insert(ESCALATIONS), [rows.escalation_row(n, case_id, at)])
+            _append_audit(conn, write.audit, at)
+        return result, appended
+
+    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
+        case_id = case_id_bytes(notice.case_id)
+
+        def run() -> None:
+            with self._writer.begin() as conn:
+                records = _case_records(conn, [case_id])
+                subjects = _subjects(records[0]) if records else frozenset()
+                conn.execute(insert(ESCALATIONS), [rows.escalation_row(notice, case_id, at)])
+                _append_audit(conn, audit.escalation_notice_draft(notice, subjects), at)
+
+        self._retrying(run)
+
+    def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:
+        query = select(ESCALATIONS).order_by(ESCALATIONS.c.seq)
+        if case_ref is not None:
+            query = query.where(ESCALATIONS.c.case_id == case_id_bytes(case_ref))
+        with self._engine.connect() as conn:
+            return [
+                EscalationRecord(
+                    seq=int(r.seq),
+                    at=rows.utc(r.created_at),
+                    case_ref=r.case_ref,
+                    role=r.role,
+                    kind=r.kind,
+                    level=int(r.level),
+                    rule=r.rule,
+                    deadline=r.deadline,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def append_audit(self, draft: AuditDraft, at: dt.datetime) -> AuditEntry:
+        def run() -> AuditEntry:
+            with self._writer.begin() as conn:
+                return _append_audit(conn, draft, at)
+
+        return self._retrying(run)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        with self._engine.connect() as conn:
+            subjects: dict[int, set[Subject]] = {}
+            for r in conn.execute(select(AUDIT_SUBJECTS)):
+                subjects.setdefault(int(r.seq), set()).add(rows.audit_subject(r._mapping))
+            return [
+                rows.audit_entry(r._mapping, frozenset(subjects.get(int(r.seq), ())))
+                for r in conn.execute(select(AUDIT).order_by(AUDIT.c.seq))
+            ]
+
+    def who_looked(self, subjects: Collection[bytes]) -> list[Look]:
+        found: dict[int, Look] = {}
+        columns = (AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor_role, AUDIT.c.action)
+        with self._engine.connect() as conn:
+            for chunk in _chunks(list(set(subjects))):
+                query = (
+                    select(*columns)
+                    .join(AUDIT_SUBJECTS, AUDIT_SUBJECTS.c.seq == AUDIT.c.seq)
+                    .where(AUDIT_SUBJECTS.c.pseudonym.in_(chunk))
+                )
+                for r in conn.execute(query):
+                    found[int(r.seq)] = Look(
+                        int(r.seq),
+                        rows.utc(r.at),
+                        audit.ActorRole(r.actor_role),
+                        audit.AuditAction(r.action),
+                    )
+        return [found[seq] for seq in sorted(found)]
+
+    # The dashboard's figures: counted and picked in the database, one read each.
+
+    def signal_tallies(self, since: dt.datetime) -> list[SignalTally]:
+        # date() of a UTC instant: SQLite stores UTC text, PostgreSQL sessions run in UTC.
+        day = func.date(SIGNALS.c.received_at)
+        query = (
+            select(day, SIGNALS.c.life_domain, SIGNALS.c.partner_type, func.count())
+            .where(SIGNALS.c.received_at >= since.astimezone(dt.UTC))
+            .group_by(day, SIGNALS.c.life_domain, SIGNALS.c.partner_type)
+        )
+        with self._engine.connect() as conn:
+            found = [
+                SignalTally(_day(d), LifeDomain(domain), PartnerType(ptype), int(n))
+                for d, domain, ptype, n in conn.execute(query)
+            ]
+        return sorted(found, key=lambda t: (t.day, t.life_domain, t.partner_type))
+
+    def case_facts(self, since: dt.datetime) -> list[CaseFacts]:
+        since = since.astimezone(dt.UTC)
+        escalated_since = (
+            select(ESCALATIONS.c.case_id)
+            .where(
+                ESCALATIONS.c.kind == NoticeKind.ESCALATED.value,
+                ESCALATIONS.c.created_at >= since,
+            )
+            .scalar_subquery()
+        )
+        window = or_(
+            CASES.c.status != CaseStatus.CLOSED.value,
+            CASES.c.opened_at >= since,
+            CASES.c.closed_on >= since.date(),
+            CASES.c.id.in_(escalated_since),
+        )
+        chosen_ids = select(CASES.c.id).where(window).scalar_subquery()
+        chosen_refs = select(CASES.c.ref).where(window).scalar_subquery()
+        cases = select(
+            CASES.c.id,
+            CASES.c.ref,
+            CASES.c.status,
+            CASES.c.opened_at,
+            CASES.c.deadline,
+            CASES.c.escalation,
+            CASES.c.escalation_deadline,
+            CASES.c.outcome,
+            CASES.c.closed_on,
+        ).where(window)
+        kinds = (
+            select(
+                CASE_SIGNALS.c.case_id,
+                SIGNALS.c.partner_type,
+                SIGNALS.c.life_domain,
+                SIGNALS.c.legal_basis,
+            )
+            .join(SIGNALS, SIGNALS.c.id == CASE_SIGNALS.c.signal_id)
+            .where(CASE_SIGNALS.c.case_id.in_(chosen_ids), SIGNALS.c.consent_lost_at.is_(None))
+            .distinct()
+        )
+        briefed = (
+            select(NOTIFICATIONS.c.ref_id, func.min(NOTIFICATIONS.c.created_at))
+            .where(
+                NOTIFICATIONS.c.kind == NotificationKind.REGIEHOUDER_BRIEFING.value,
+                NOTIFICATIONS.c.ref_id.in_(chosen_ids),
+            )
+            .group_by(NOTIFICATIONS.c.ref_id)
+        )
+        acknowledged = (
+            select(AUDIT.c.case_ref, func.min(AUDIT.c.at))
+            .where(
+                AUDIT.c.action == audit.AuditAction.ACKNOWLEDGE.value,
+                AUDIT.c.case_ref.in_(chosen_refs),
+            )
+            .group_by(AUDIT.c.case_ref)
+        )
+        escalations = (
+            select(ESCALATIONS.c.case_id, ESCALATIONS.c.created_at, ESCALATIONS.c.level)
+            .where(
+                ESCALATIONS.c.kind == NoticeKind.ESCALATED.value,
+                ESCALATIONS.c.created_at >= since,
+            )
+            .order_by(ESCALATIONS.c.seq)
+        )
+        with self._engine.connect() as conn:
+            found = list(conn.execute(cases))
+            signal_kinds: dict[bytes, set[SignalKind]] = {}
+            for cid, ptype, domain, basis in conn.execute(kinds):
+                signal_kinds.setdefault(bytes(cid), set()).add(
+                    SignalKind(PartnerType(ptype), LifeDomain(domain), LegalBasis(basis))
+                )
+            first_briefed = {bytes(cid): rows.utc(at) for cid, at in conn.execute(briefed)}
+            first_ack = {str(ref): rows.utc(at) for ref, at in conn.execute(acknowledged)}
+            escalated: dict[bytes, list[tuple[dt.datetime, EscalationLevel]]] = {}
+            for cid, at, level in conn.execute(escalations):
+                escalated.setdefault(bytes(cid), []).append((rows.utc(at), EscalationLevel(level)))
+        out = []
+        for r in found:
+            cid = bytes(r.id)
+            out.append(
+                CaseFacts(
+                    ref=r.ref,
+                    status=CaseStatus(r.status),
+                    opened_at=rows.utc(r.opened_at),
+                    deadline=r.deadline,
+                    escalation=EscalationLevel(r.escalation),
+                    escalation_deadline=r.escalation_deadline,
+                    outcome=CaseOutcome(r.outcome) if r.outcome is not None else None,
+                    closed_on=r.closed_on,
+                    signal_kinds=frozenset(signal_kinds.get(cid, ())),
+                    regiehouder_at=first_briefed.get(cid),
+                    acknowledged_at=first_ack.get(r.ref),
+                    escalations=tuple(escalated.get(cid, ())),
+                )
+            )
+        return sorted(out, key=lambda f: f.ref)
+
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        for remaining in reversed(range(_ATTEMPTS)):
-            try:
-                return attempt()
-            except IntegrityError:
-                # Another process committed the same id or cursor between our read and write;
-                # the next attempt reads it and answers accordingly.
-                if remaining == 0:
-                    raise
-        raise AssertionError("unreachable")
+        """Run one transaction, again on a write conflict, and while the database is away
+        (restarting, a lost connection, a deadlock) for a few seconds before giving up."""
 
+        def on_conflict_again() -> T:
+            for remaining in reversed(range(_ATTEMPTS)):
+                try:
+                    return attempt()
+                except IntegrityError:
+                    # Another process committed the same id or cursor between our read and
+                    # write; the next attempt reads it and answers accordingly.
+                    if remaining == 0:
+                        raise
+            raise AssertionError("unreachable")
 
-def _engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    memory = url in ("sqlite://", "sqlite:///:memory:")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        # An in-memory database exists per connection: share one.
-        **({"poolclass": StaticPool} if memory else {"pool_size": 8, "max_overflow": 16}),
-    )
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let us issue BEGIN ourselves (pysqlite would defer it to the first write).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=FULL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
-    ):
-        cursor.execute(pragma)
-    cursor.close()
-
-
-def _sqlite_begin(conn: Any) -> None:
-    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        return db.retry_transient(on_conflict_again)
 
 
 def _household_signals(
@@ -505,25 +853,25 @@ def _household_signals(
         (SIGNALS.c.address_pseudonym, list(addresses)),
         (SIGNALS.c.person_pseudonym, list(persons)),
     ):
+        query = _SIGNALS_AT if column is SIGNALS.c.address_pseudonym else _SIGNALS_OF
         for chunk in _chunks(keys):
-            for r in conn.execute(select(SIGNALS).where(column.in_(chunk))):
-                stored = rows.stored_signal(r._mapping)
-                found[stored.received.id] = stored
+            for r in conn.execute(query, {"keys": chunk}):
+                signal_id = bytes(r.id)
+                if signal_id not in found:  # a signal at one of the addresses, of one of the people
+                    found[signal_id] = rows.stored_signal(r._mapping)
     return sorted(found.values(), key=lambda s: (s.received.received_at, s.received.id))
 
 
 def _state(
     conn: Connection, household: bytes, addresses: Collection[bytes], persons: Collection[bytes]
 ) -> HouseholdState:
-    latest = conn.execute(
-        select(CASES).where(CASES.c.household == household).order_by(CASES.c.seq.desc()).limit(1)
-    ).first()
+    latest = conn.execute(_LATEST_CASE, {"household": household}).first()
     case = (
         rows.case_from_row(latest._mapping, _case_signals(conn, bytes(latest.id)))
         if latest is not None
         else None
     )
-    outreach = conn.execute(select(OUTREACH.c.signal_id).where(OUTREACH.c.household == household))
+    outreach = conn.execute(_OUTREACH_OF, {"household": household})
     return HouseholdState(
         case=case,
         signals=tuple(_household_signals(conn, addresses, persons)),
@@ -531,11 +879,142 @@ def _state(
     )
 
 
+def _case_records(conn: Connection, case_ids: Sequence[bytes] | None) -> list[CaseRecord]:
+    """These cases (None: all of them) with their stored signals and newest escalation rule."""
+    query = select(CASES)
+    if case_ids is not None:
+        query = query.where(CASES.c.id.in_(list(case_ids)))
+    found = list(conn.execute(query))
+    ids = [bytes(r.id) for r in found]
+    members: dict[bytes, set[bytes]] = {i: set() for i in ids}
+    rules: dict[bytes, str] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id.in_(chunk))):
+            members[bytes(r.case_id)].add(bytes(r.signal_id))
+        escalated = (
+            select(ESCALATIONS.c.case_id, ESCALATIONS.c.rule)
+            .where(
+                ESCALATIONS.c.case_id.in_(chunk),
+                ESCALATIONS.c.kind == NoticeKind.ESCALATED.value,
+            )
+            .order_by(ESCALATIONS.c.seq)
+        )
+        for r in conn.execute(escalated):
+            rules[bytes(r.case_id)] = r.rule
+    signals: dict[bytes, StoredSignal] = {}
+    for chunk in _chunks(sorted({s for m in members.values() for s in m})):
+        for r in conn.execute(select(SIGNALS).where(SIGNALS.c.id.in_(chunk))):
+            stored = rows.stored_signal(r._mapping)
+            signals[stored.received.id] = stored
+    out = []
+    for r in found:
+        cid = bytes(r.id)
+        mine = sorted(
+            (signals[i] for i in members[cid] if i in signals),
+            key=lambda s: (s.received.received_at, s.received.id),
+        )
+        case = rows.case_from_row(r._mapping, frozenset(members[cid]))
+        out.append(CaseRecord(case, tuple(mine), rules.get(cid)))
+    return out
+
+
+def _subjects(record: CaseRecord) -> frozenset[Subject]:
+    persons = {
+        s.received.signal.person_pseudonym
+        for s in record.signals
+        if s.received.signal.person_pseudonym is not None
+    }
+    return audit.household_subjects(record.case.household, persons)
+
+
+def _append_notices(conn: Connection, write: CaseWrite, at: dt.datetime) -> bool:
+    """Append a staff action's feed notices; True when there were any."""
+    for notice in write.notices:
+        last = conn.execute(
+            select(func.max(NOTIFICATIONS.c.cursor)).where(
+                NOTIFICATIONS.c.partner_id == notice.partner_id
+            )
+        ).scalar()
+        n = Notification(
+            partner_id=notice.partner_id,
+            cursor=int(last or 0) + 1,
+            created_at=at,
+            kind=notice.kind,
+            ref_id=notice.notice.case_id or b"",
+            case=notice.notice,
+        )
+        conn.execute(insert(NOTIFICATIONS), [rows.notification_row(n)])
+    return bool(write.notices)
+
+
+def _append_audit(conn: Connection, draft: AuditDraft, at: dt.datetime) -> AuditEntry:
+    """Seal the draft onto the newest entry and insert it with its subjects. Two writers that
+    read the same newest entry collide on its seq (the primary key); the retry reads again."""
+    last = conn.execute(select(AUDIT).order_by(AUDIT.c.seq.desc()).limit(1)).first()
+    previous = None
+    if last is not None:
+        # Only seq and hash matter for sealing the next entry.
+        previous = rows.audit_entry(last._mapping, frozenset())
+    entry = audit.seal(draft, at, previous)
+    conn.execute(insert(AUDIT), [rows.audit_row(entry)])
+    subject_rows = rows.audit_subject_rows(entry)
+    if subject_rows:
+        conn.execute(insert(AUDIT_SUBJECTS), subject_rows)
+    return entry
+
+
 def _case_signals(conn: Connection, case_id: bytes) -> frozenset[bytes]:
-    query = select(CASE_SIGNALS.c.signal_id).where(CASE_SIGNALS.c.case_id == case_id)
-    return frozenset(bytes(r[0]) for r in conn.execute(query))
+    return frozenset(bytes(r[0]) for r in conn.execute(_CASE_SIGNALS_OF, {"case_id": case_id}))
 
 
-def _chunks(ids: list[bytes]) -> Iterator[list[bytes]]:
+# The judge's statements, built once: SQLAlchemy then reuses their compiled form instead of
+# building and hashing a new statement tree per household.
+_SIGNALS_AT = select(SIGNALS).where(
+    SIGNALS.c.address_pseudonym.in_(bindparam("keys", expanding=True))
+)
+_SIGNALS_OF = select(SIGNALS).where(
+    SIGNALS.c.person_pseudonym.in_(bindparam("keys", expanding=True))
+)
+_LATEST_CASE = (
+    select(CASES)
+    .where(CASES.c.household == bindparam("household"))
+    .order_by(CASES.c.seq.desc())
+    .limit(1)
+)
+_OUTREACH_OF = select(OUTREACH.c.signal_id).where(OUTREACH.c.household == bindparam("household"))
+_CASE_SIGNALS_OF = select(CASE_SIGNALS.c.signal_id).where(
+    CASE_SIGNALS.c.case_id == bindparam("case_id")
+)
+_LOCK_HOUSEHOLD = (
+    select(HOUSEHOLDS.c.key).where(HOUSEHOLDS.c.key == bindparam("key")).with_for_update()
+)
+_LAST_CURSOR = select(func.max(NOTIFICATIONS.c.cursor)).where(
+    NOTIFICATIONS.c.partner_id == bindparam("partner_id")
+)
+_CASE_BEFORE = select(CASES.c.seq, CASES.c.opened_at).where(CASES.c.id == bindparam("cid"))
+_LAST_CASE_SEQ = select(func.max(CASES.c.seq))
+_CLEAR_CASE_SIGNALS = delete(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id == bindparam("cid"))
+
+# The intake's inserts: compiled once (hub.store.bulk), thousands of rows a second.
+_SEEN_INSERT = BulkInsert(SEEN)
+_SIGNALS_INSERT = BulkInsert(SIGNALS)
+_FACTS_INSERT = BulkInsert(FACTS)
+_QUEUE_INSERT = BulkInsert(JUDGE_QUEUE)
+
+
+def _queue(conn: Connection, touched: Sequence[Touched]) -> None:
+    _QUEUE_INSERT.execute(conn, [{"address": t.address, "person": t.person} for t in touched])
+
+
+def _day(value: Any) -> dt.date:
+    """date() gives a date on PostgreSQL and ISO text on SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _blob_or_none(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
+def _chunks(ids: list[T]) -> Iterator[list[T]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -55,6 +56,20 @@ class SignalRow(HubModel, table=True):
         # The judge reads one household's signals by address and by person, never all of them.
         Index("ix_hub_signals_address", "address_pseudonym"),
         Index("ix_hub_signals_person", "person_pseudonym"),
+        # Consent (issue 5): the resident notices read newly received statute-based signals,
+        # the consent follower the receipts that run out; both indexes hold only those rows.
+        Index(
+            "ix_hub_signals_statute_received",
+            "received_at",
+            sqlite_where=text("legal_basis != 'TOESTEMMING'"),
+            postgresql_where=text("legal_basis != 'TOESTEMMING'"),
+        ),
+        Index(
+            "ix_hub_signals_consent_until",
+            "consent_until",
+            sqlite_where=text("consent_until IS NOT NULL"),
+            postgresql_where=text("consent_until IS NOT NULL"),
+        ),
     )
     id: bytes = Field(
         sa_column=Column(LargeBinary(16), ForeignKey("hub_seen_ids.id"), primary_key=True)
@@ -78,13 +93,23 @@ class SignalRow(HubModel, table=True):
     received_at: dt.datetime = Field(sa_column=_instant())
     withdrawn_at: dt.datetime | None = Field(sa_column=_instant(nullable=True))
     withdraw_reason: str | None = Field(sa_column=Column(String(32), nullable=True))
+    # Consent-based signals (issue 5): the verified receipt's id and end, and when the consent
+    # ended (the signal then no longer counts; hub.consent_follower sets it).
+    consent_receipt_id: bytes | None = Field(sa_column=Column(LargeBinary(16), nullable=True))
+    consent_until: dt.datetime | None = Field(sa_column=_instant(nullable=True))
+    consent_lost_at: dt.datetime | None = Field(sa_column=_instant(nullable=True))
 
 
 class PopulationFactRow(HubModel, table=True):
     """A population fact: `subject` is the person (or parent), `object` the address (or child)."""
 
     __tablename__ = "hub_population_facts"
-    __table_args__ = (Index("ix_hub_population_facts_key_version", "key_version"),)
+    __table_args__ = (
+        Index("ix_hub_population_facts_key_version", "key_version"),
+        # The judge reads the register around a batch's people and addresses, never all of it.
+        Index("ix_hub_population_facts_subject", "subject_pseudonym"),
+        Index("ix_hub_population_facts_object", "object_pseudonym"),
+    )
     id: bytes = Field(
         sa_column=Column(LargeBinary(16), ForeignKey("hub_seen_ids.id"), primary_key=True)
     )
@@ -168,6 +193,71 @@ class OutreachRow(HubModel, table=True):
     added_at: dt.datetime = Field(sa_column=_instant())
 
 
+class AuditRow(HubModel, table=True):
+    """An entry of the append-only, hash-chained audit log (hub/audit.py); never updated or
+    deleted. Whose data it concerns sits in hub_audit_subjects and is part of the hash."""
+
+    __tablename__ = "hub_audit"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: dt.datetime = Field(sa_column=_instant())
+    actor_id: str = Field(sa_column=Column(String(64), nullable=False))
+    actor_role: str = Field(sa_column=Column(String(32), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    case_ref: str | None = Field(sa_column=Column(String(32), nullable=True))
+    # Codes as a JSON list of [key, value] pairs (see rows.py), never free text.
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class AuditSubjectRow(HubModel, table=True):
+    """A household key or person pseudonym an audit entry concerns; indexed to answer "who
+    looked at my data"."""
+
+    __tablename__ = "hub_audit_subjects"
+    __table_args__ = (Index("ix_hub_audit_subjects_pseudonym", "pseudonym"),)
+    seq: int = Field(sa_column=Column(BigInteger, ForeignKey("hub_audit.seq"), primary_key=True))
+    kind: str = Field(sa_column=Column(String(16), primary_key=True))
+    pseudonym: bytes = Field(sa_column=Column(LargeBinary(64), primary_key=True))
+
+
+class EscalationNoticeRow(HubModel, table=True):
+    """An escalation (or review) notice for a municipal role: codes only, no identities."""
+
+    __tablename__ = "hub_escalation_notices"
+    __table_args__ = (Index("ix_hub_escalation_notices_case", "case_id"),)
+    # Integer: SQLite numbers only an INTEGER primary key by itself.
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    case_id: bytes = Field(sa_column=Column(LargeBinary(16), nullable=False))
+    case_ref: str = Field(sa_column=Column(String(32), nullable=False))
+    role: str = Field(sa_column=Column(String(32), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    level: int = Field(sa_column=Column(Integer, nullable=False))
+    rule: str = Field(sa_column=Column(String(64), nullable=False))
+    deadline: dt.date | None = Field(sa_column=Column(Date, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_instant())
+
+
+class JudgeQueueRow(HubModel, table=True):
+    """A household waiting for the judge: written with the signal or fact that touched it, in
+    the same transaction, and deleted once judged, so a crash in between loses no judgement."""
+
+    __tablename__ = "hub_judge_queue"
+    # INTEGER PRIMARY KEY on SQLite (the rowid: grows with each insert), BIGINT elsewhere.
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    address: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    person: bytes | None = Field(sa_column=Column(LargeBinary(32), nullable=True))
+    # A judge's claim (several hub processes share the queue): until when it is taken; a judge
+    # that died leaves it to the others once the claim runs out.
+    claimed_by: str | None = Field(sa_column=Column(String(64), nullable=True))
+    claimed_until: dt.datetime | None = Field(sa_column=_instant(nullable=True))
+
+
 def table(name: str) -> Table:
     """The Core table behind a model, for bulk statements on the hot path."""
     return HubModel.metadata.tables[name]
@@ -181,3 +271,91 @@ HOUSEHOLDS = table(HouseholdLockRow.__tablename__)
 CASES = table(CaseRow.__tablename__)
 CASE_SIGNALS = table(CaseSignalRow.__tablename__)
 OUTREACH = table(OutreachRow.__tablename__)
+JUDGE_QUEUE = table(JudgeQueueRow.__tablename__)
+AUDIT = table(AuditRow.__tablename__)
+AUDIT_SUBJECTS = table(AuditSubjectRow.__tablename__)
+ESCALATIONS = table(EscalationNoticeRow.__tablename__)
+
+
+# --- consent and residents (issue 5) ------------------------------------------------------------
+# The consent follower's cursor and the narrowings it saw, the statute notices for residents,
+# residents' objections (the operators' review list) and preferred regiehouders. Pseudonyms only.
+
+
+class ConsentCursorRow(HubModel, table=True):
+    """How far the hub has followed the consent registry's Watch stream (one row)."""
+
+    __tablename__ = "hub_consent_cursor"
+    name: str = Field(sa_column=Column(String(16), primary_key=True))
+    cursor: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ConsentNarrowingRow(HubModel, table=True):
+    """A revocation or objection the hub learnt of: intake voids older receipts it covers."""
+
+    __tablename__ = "hub_consent_narrowings"
+    __table_args__ = (Index("ix_hub_consent_narrowings_at", "at"),)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    subject: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    key_version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: dt.datetime = Field(sa_column=_instant())
+    partner_type: str | None = Field(sa_column=Column(String(32), nullable=True))
+    partner_id: str | None = Field(sa_column=Column(String(64), nullable=True))
+    life_domain: str | None = Field(sa_column=Column(String(32), nullable=True))
+    purpose: str = Field(sa_column=Column(String(40), nullable=False))
+
+
+class StatuteNoticeRow(HubModel, table=True):
+    """A statute-based signal to tell residents about; cursors only grow."""
+
+    __tablename__ = "hub_statute_notices"
+    __table_args__ = (Index("ix_hub_statute_notices_received", "signal_received_at"),)
+    cursor: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # No foreign key: an erased signal leaves its notice, which then tells nobody anything.
+    signal_id: bytes = Field(sa_column=Column(LargeBinary(16), nullable=False, unique=True))
+    signal_received_at: dt.datetime = Field(sa_column=_instant())
+    created_at: dt.datetime = Field(sa_column=_instant())
+
+
+class ObjectionRow(HubModel, table=True):
+    """The operators' review list: residents' objections to statute-based signals."""
+
+    __tablename__ = "hub_objections"
+    __table_args__ = (
+        Index("ix_hub_objections_state", "state"),
+        Index("ix_hub_objections_signal", "signal_id"),
+    )
+    id: bytes = Field(sa_column=Column(LargeBinary(16), primary_key=True))
+    signal_id: bytes = Field(sa_column=Column(LargeBinary(16), nullable=False))
+    subject: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    key_version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    made_by: str = Field(sa_column=Column(String(8), nullable=False))
+    reason: str = Field(sa_column=Column(String(24), nullable=False))
+    signal_type: str = Field(sa_column=Column(String(32), nullable=False))
+    partner_type: str = Field(sa_column=Column(String(32), nullable=False))
+    legal_basis: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: dt.datetime = Field(sa_column=_instant())
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+
+
+class RegiePreferenceRow(HubModel, table=True):
+    """A person's preferred regiehouder; one per person."""
+
+    __tablename__ = "hub_regie_preferences"
+    person: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    key_version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    choice: str = Field(sa_column=Column(String(24), nullable=False))
+    partner_type: str | None = Field(sa_column=Column(String(32), nullable=True))
+    stated_at: dt.datetime = Field(sa_column=_instant())
+
+
+CONSENT_CURSOR = table(ConsentCursorRow.__tablename__)
+NARROWINGS = table(ConsentNarrowingRow.__tablename__)
+STATUTE_NOTICES = table(StatuteNoticeRow.__tablename__)
+OBJECTIONS = table(ObjectionRow.__tablename__)
+PREFERENCES = table(RegiePreferenceRow.__tablename__)

@@ -1,21 +1,26 @@
-"""The audit store in SQLite through SQLModel: one row per query."""
+"""The audit store through SQLModel: one row per query, in SQLite (or any SQLAlchemy URL)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from pseudonym.model import AuditRecord, Operation
 from pseudonym.store.base import AuditStore
+from seinhuis import db, schema
 from seinhuis.vocabulary import IdentifierKind
 
 
-class AuditRow(SQLModel, table=True):
+class AuditModel(SQLModel, registry=registry()):
+    """Base of the audit table; its metadata holds only it (pseudonym/migrations builds it)."""
+
+
+class AuditRow(AuditModel, table=True):
     __tablename__ = "pseudonym_audit"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -29,27 +34,21 @@ class AuditRow(SQLModel, table=True):
     outcome: str
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL with synchronous=NORMAL: a commit survives a process crash without an fsync per
-    # query, which keeps one audit row per query cheap next to the evaluation itself.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 class SqlAuditStore(AuditStore):
-    """Audit rows in an SQLite file; writes are serialised in-process to avoid lock contention."""
+    """Audit rows in an SQLite file (a Path) or at an SQLAlchemy URL (a str); writes are
+    serialised in-process to avoid lock contention. Opening migrates the schema to the newest."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-        sqlalchemy.event.listen(self._engine, "connect", _sqlite_pragmas)
-        # Only this table: SQLModel's metadata is shared with whatever else the process imported.
-        table = SQLModel.metadata.tables[AuditRow.__tablename__]
-        table.create(self._engine, checkfirst=True)
-        self._insert = sqlalchemy.insert(table)
+    def __init__(self, database: Path | str) -> None:
+        from pseudonym.migrations import SCHEMA
+
+        if isinstance(database, Path):
+            database.parent.mkdir(parents=True, exist_ok=True)
+            database = f"sqlite:///{database}"
+        # WAL with synchronous=NORMAL: a commit survives a process crash without an fsync per
+        # query, which keeps one audit row per query cheap next to the evaluation itself.
+        self._engine = db.create_engine(database, synchronous="NORMAL")
+        schema.upgrade(self._engine, SCHEMA)
+        self._insert = sqlalchemy.insert(AuditModel.metadata.tables[AuditRow.__tablename__])
         self._lock = threading.Lock()
 
     def add(self, record: AuditRecord) -> None:

@@ -22,30 +22,31 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from seinhuis.v1 import consent_pb2 as seinhuis_dot_v1_dot_consent__pb2
 from seinhuis.v1 import vocabulary_pb2 as seinhuis_dot_v1_dot_vocabulary__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18seinhuis/v1/signal.proto\x12\x0bseinhuis.v1\x1a\x1cseinhuis/v1/vocabulary.proto\"S\n\x07Subject\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x19\n\x11\x61\x64\x64ress_pseudonym\x18\x02 \x01(\x0c\x12\x13\n\x0bkey_version\x18\x03 \x01(\r\"t\n\x07\x41rrears\x12\x14\n\x0c\x61mount_cents\x18\x01 \x01(\x03\x12\x19\n\x11months_in_arrears\x18\x02 \x01(\r\x12\x19\n\x11\x63ontact_attempted\x18\x03 \x01(\x08\x12\x1d\n\x15written_reminder_sent\x18\x04 \x01(\x08\"\xd6\x02\n\x06Signal\x12,\n\x0bsignal_type\x18\x01 \x01(\x0e\x32\x17.seinhuis.v1.SignalType\x12,\n\x0blife_domain\x18\x02 \x01(\x0e\x32\x17.seinhuis.v1.LifeDomain\x12%\n\x07urgency\x18\x03 \x01(\x0e\x32\x14.seinhuis.v1.Urgency\x12,\n\x0blegal_basis\x18\x04 \x01(\x0e\x32\x17.seinhuis.v1.LegalBasis\x12&\n\x0bobserved_on\x18\x05 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12%\n\nkeep_until\x18\x06 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12%\n\x07subject\x18\x07 \x01(\x0b\x32\x14.seinhuis.v1.Subject\x12%\n\x07\x61rrears\x18\x08 \x01(\x0b\x32\x14.seinhuis.v1.Arrears\"b\n\tResidence\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x19\n\x11\x61\x64\x64ress_pseudonym\x18\x02 \x01(\x0c\x12 \n\x05since\x18\x03 \x01(\x0b\x32\x11.seinhuis.v1.Date\"?\n\nParenthood\x12\x18\n\x10parent_pseudonym\x18\x01 \x01(\x0c\x12\x17\n\x0f\x63hild_pseudonym\x18\x02 \x01(\x0c\"c\n\nRelocation\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x1c\n\x14to_address_pseudonym\x18\x02 \x01(\x0c\x12\x1d\n\x02on\x18\x03 \x01(\x0b\x32\x11.seinhuis.v1.Date\"@\n\x05\x44\x65\x61th\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x1d\n\x02on\x18\x02 \x01(\x0b\x32\x11.seinhuis.v1.Date\"\xdf\x01\n\x0fPopulationEvent\x12\x13\n\x0bkey_version\x18\x01 \x01(\r\x12+\n\tresidence\x18\x02 \x01(\x0b\x32\x16.seinhuis.v1.ResidenceH\x00\x12-\n\nparenthood\x18\x03 \x01(\x0b\x32\x17.seinhuis.v1.ParenthoodH\x00\x12-\n\nrelocation\x18\x04 \x01(\x0b\x32\x17.seinhuis.v1.RelocationH\x00\x12#\n\x05\x64\x65\x61th\x18\x05 \x01(\x0b\x32\x12.seinhuis.v1.DeathH\x00\x42\x07\n\x05\x65ventb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18seinhuis/v1/signal.proto\x12\x0bseinhuis.v1\x1a\x19seinhuis/v1/consent.proto\x1a\x1cseinhuis/v1/vocabulary.proto\"S\n\x07Subject\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x19\n\x11\x61\x64\x64ress_pseudonym\x18\x02 \x01(\x0c\x12\x13\n\x0bkey_version\x18\x03 \x01(\r\"t\n\x07\x41rrears\x12\x14\n\x0c\x61mount_cents\x18\x01 \x01(\x03\x12\x19\n\x11months_in_arrears\x18\x02 \x01(\r\x12\x19\n\x11\x63ontact_attempted\x18\x03 \x01(\x08\x12\x1d\n\x15written_reminder_sent\x18\x04 \x01(\x08\"\x92\x03\n\x06Signal\x12,\n\x0bsignal_type\x18\x01 \x01(\x0e\x32\x17.seinhuis.v1.SignalType\x12,\n\x0blife_domain\x18\x02 \x01(\x0e\x32\x17.seinhuis.v1.LifeDomain\x12%\n\x07urgency\x18\x03 \x01(\x0e\x32\x14.seinhuis.v1.Urgency\x12,\n\x0blegal_basis\x18\x04 \x01(\x0e\x32\x17.seinhuis.v1.LegalBasis\x12&\n\x0bobserved_on\x18\x05 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12%\n\nkeep_until\x18\x06 \x01(\x0b\x32\x11.seinhuis.v1.Date\x12%\n\x07subject\x18\x07 \x01(\x0b\x32\x14.seinhuis.v1.Subject\x12%\n\x07\x61rrears\x18\x08 \x01(\x0b\x32\x14.seinhuis.v1.Arrears\x12:\n\x0f\x63onsent_receipt\x18\t \x01(\x0b\x32!.seinhuis.v1.SignedConsentReceipt\"b\n\tResidence\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x19\n\x11\x61\x64\x64ress_pseudonym\x18\x02 \x01(\x0c\x12 \n\x05since\x18\x03 \x01(\x0b\x32\x11.seinhuis.v1.Date\"?\n\nParenthood\x12\x18\n\x10parent_pseudonym\x18\x01 \x01(\x0c\x12\x17\n\x0f\x63hild_pseudonym\x18\x02 \x01(\x0c\"c\n\nRelocation\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x1c\n\x14to_address_pseudonym\x18\x02 \x01(\x0c\x12\x1d\n\x02on\x18\x03 \x01(\x0b\x32\x11.seinhuis.v1.Date\"@\n\x05\x44\x65\x61th\x12\x18\n\x10person_pseudonym\x18\x01 \x01(\x0c\x12\x1d\n\x02on\x18\x02 \x01(\x0b\x32\x11.seinhuis.v1.Date\"\xdf\x01\n\x0fPopulationEvent\x12\x13\n\x0bkey_version\x18\x01 \x01(\r\x12+\n\tresidence\x18\x02 \x01(\x0b\x32\x16.seinhuis.v1.ResidenceH\x00\x12-\n\nparenthood\x18\x03 \x01(\x0b\x32\x17.seinhuis.v1.ParenthoodH\x00\x12-\n\nrelocation\x18\x04 \x01(\x0b\x32\x17.seinhuis.v1.RelocationH\x00\x12#\n\x05\x64\x65\x61th\x18\x05 \x01(\x0b\x32\x12.seinhuis.v1.DeathH\x00\x42\x07\n\x05\x65ventb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'seinhuis.v1.signal_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBJECT']._serialized_start=71
-  _globals['_SUBJECT']._serialized_end=154
-  _globals['_ARREARS']._serialized_start=156
-  _globals['_ARREARS']._serialized_end=272
-  _globals['_SIGNAL']._serialized_start=275
-  _globals['_SIGNAL']._serialized_end=617
-  _globals['_RESIDENCE']._serialized_start=619
-  _globals['_RESIDENCE']._serialized_end=717
-  _globals['_PARENTHOOD']._serialized_start=719
-  _globals['_PARENTHOOD']._serialized_end=782
-  _globals['_RELOCATION']._serialized_start=784
-  _globals['_RELOCATION']._serialized_end=883
-  _globals['_DEATH']._serialized_start=885
-  _globals['_DEATH']._serialized_end=949
-  _globals['_POPULATIONEVENT']._serialized_start=952
-  _globals['_POPULATIONEVENT']._serialized_end=1175
+  _globals['_SUBJECT']._serialized_start=98
+  _globals['_SUBJECT']._serialized_end=181
+  _globals['_ARREARS']._serialized_start=183
+  _globals['_ARREARS']._serialized_end=299
+  _globals['_SIGNAL']._serialized_start=302
+  _globals['_SIGNAL']._serialized_end=704
+  _globals['_RESIDENCE']._serialized_start=706
+  _globals['_RESIDENCE']._serialized_end=804
+  _globals['_PARENTHOOD']._serialized_start=806
+  _globals['_PARENTHOOD']._serialized_end=869
+  _globals['_RELOCATION']._serialized_start=871
+  _globals['_RELOCATION']._serialized_end=970
+  _globals['_DEATH']._serialized_start=972
+  _globals['_DEATH']._serialized_end=1036
+  _globals['_POPULATIONEVENT']._serialized_start=1039
+  _globals['_POPULATIONEVENT']._serialized_end=1262
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ The minimal signal and the population facts that travel from nodes to the hub.""
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from seinhuis.v1 import consent_pb2 as _consent_pb2
 from seinhuis.v1 import vocabulary_pb2 as _vocabulary_pb2
 import builtins as _builtins
 import sys
@@ -96,6 +97,7 @@ class Signal(_message.Message):
     KEEP_UNTIL_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     ARREARS_FIELD_NUMBER: _builtins.int
+    CONSENT_RECEIPT_FIELD_NUMBER: _builtins.int
     signal_type: _vocabulary_pb2.SignalType.ValueType
     life_domain: _vocabulary_pb2.LifeDomain.ValueType
     urgency: _vocabulary_pb2.Urgency.ValueType
@@ -110,6 +112,13 @@ class Signal(_message.Message):
     def arrears(self) -> Global___Arrears:
         """Only for arrears signal types."""
 
+    @_builtins.property
+    def consent_receipt(self) -> _consent_pb2.SignedConsentReceipt:
+        """Only for consent-based signals (legal basis TOESTEMMING): the consent registry's signed
+        receipt for this person, this sender, this life domain and the purpose SIGNALERING. The
+        hub verifies it and refuses a consent-based signal without a valid one.
+        """
+
     def __init__(
         self,
         *,
@@ -121,10 +130,11 @@ class Signal(_message.Message):
         keep_until: _vocabulary_pb2.Date | None = ...,
         subject: Global___Subject | None = ...,
         arrears: Global___Arrears | None = ...,
+        consent_receipt: _consent_pb2.SignedConsentReceipt | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["arrears", b"arrears", "keep_until", b"keep_until", "observed_on", b"observed_on", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["arrears", b"arrears", "consent_receipt", b"consent_receipt", "keep_until", b"keep_until", "observed_on", b"observed_on", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrears", b"arrears", "keep_until", b"keep_until", "legal_basis", b"legal_basis", "life_domain", b"life_domain", "observed_on", b"observed_on", "signal_type", b"signal_type", "subject", b"subject", "urgency", b"urgency"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrears", b"arrears", "consent_receipt", b"consent_receipt", "keep_until", b"keep_until", "legal_basis", b"legal_basis", "life_domain", b"life_domain", "observed_on", b"observed_on", "signal_type", b"signal_type", "subject", b"subject", "urgency", b"urgency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -89,14 +89,17 @@ class Registry:
         )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConsentStore]:
-    """Each backend in turn: the contract holds for all of them."""
-    made: ConsentStore = (
-        MemoryConsentStore()
-        if request.param == "memory"
-        else SqlConsentStore(f"sqlite:///{tmp_path / 'consent.db'}")
-    )
+    """Each backend in turn: the contract holds for all of them. PostgreSQL is a fresh
+    database on the session's server (tests/pg.py)."""
+    made: ConsentStore
+    if request.param == "memory":
+        made = MemoryConsentStore()
+    elif request.param == "sqlite":
+        made = SqlConsentStore(f"sqlite:///{tmp_path / 'consent.db'}")
+    else:
+        made = SqlConsentStore(request.getfixturevalue("postgres_url"))
     yield made
     made.close()
 
@@ -122,11 +125,20 @@ database_url = "sqlite:///consent.db"
 signing_key = "keys/receipt-signing.key"
 portal_ids = ["portal"]
 hub_ids = ["hub"]
+partners = "partners.yaml"
 watch_poll_s = 0.5
 [consent.tls]
 ca_cert = "{ca}"
 cert = "{cert}"
 key = "{key}"
+"""
+
+
+#: The registry's copy of the partner registry: the nodes the tests check as.
+PARTNERS = """\
+partners:
+- {id: huisarts-dewit, type: HUISARTS, certificate_cn: huisarts-dewit}
+- {id: ggd-a, type: GGD, certificate_cn: ggd-a}
 """
 
 
@@ -153,6 +165,7 @@ def running(tmp_path: Path, issue_tls: Callable[..., TlsFiles]) -> Iterator[Runn
     tls = issue_tls("consent", server=True)
     path = folder / "consent.toml"
     path.write_text(CONFIG.format(ca=tls.ca_cert, cert=tls.cert, key=tls.key))
+    (folder / "partners.yaml").write_text(PARTNERS)
     service = build(load(path))
     service.start()
     clients: list[ConsentClient] = []

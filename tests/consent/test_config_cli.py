@@ -21,7 +21,7 @@ from seinhuis.cli import ROLES
 from seinhuis.errors import ConfigError
 from seinhuis.transport import TlsFiles
 from seinhuis.vocabulary import LifeDomain, PartnerType
-from tests.consent.conftest import ADULT
+from tests.consent.conftest import ADULT, PARTNERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,6 +94,7 @@ def test_serve_runs_on_port_0_and_stops_on_sigterm(
     text = example_toml().replace('"../ca/ca.crt"', f'"{tls.ca_cert}"')
     text = text.replace('"tls.crt"', f'"{tls.cert}"').replace('"tls.key"', f'"{tls.key}"')
     config = write(tmp_path, text)
+    (tmp_path / "partners.yaml").write_text(PARTNERS)
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

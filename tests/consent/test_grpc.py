@@ -129,6 +129,20 @@ def test_a_node_may_check_only_for_itself(running: Running) -> None:
         check_gp(running, caller=GP_ID, partner_id="huisarts-jansen")
 
 
+@pytest.mark.parametrize("caller", ["anna.staff", "consent", "huisarts-removed"])
+def test_a_certificate_no_partner_holds_learns_nothing(running: Running, caller: str) -> None:
+    """A CA certificate that is not in the registry's partner list (staff, another service, a
+    removed partner) may not Check at all."""
+    with pytest.raises(PermissionDenied, match=r"rule access\.unknown"):
+        check_gp(running, caller=caller)
+
+
+def test_a_node_may_check_only_as_its_own_partner_type(running: Running) -> None:
+    """A GGD asking as if it were a GP (to learn a resident's consent to GPs) is refused."""
+    with pytest.raises(PermissionDenied, match="own-type"):
+        check_gp(running, caller="ggd-a", partner_id="ggd-a")
+
+
 def test_a_node_cannot_watch(running: Running) -> None:
     """Watch is the hub's: a node's stream ends at once with PERMISSION_DENIED."""
     with running.connect(GP_ID).watch(0) as stream, pytest.raises(PermissionDenied):

@@ -1,4 +1,4 @@
-"""The store contract, run against every backend (memory and SQLite)."""
+"""The store contract, run against every backend (memory, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

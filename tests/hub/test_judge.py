@@ -14,11 +14,14 @@ from hub.domain import (
     NotificationKind,
     ReceivedSignal,
     Signal,
+    Touched,
+    touched_by,
 )
-from hub.judge import Judge, Touched, touched_by
+from hub.judge import Judge
 from hub.judgement import policy
 from hub.judgement.model import CaseStatus, EscalationLevel
 from hub.registry import Partner, Registry
+from hub.resident import RegiehouderChoice, RegiePreference
 from hub.store import HubStore, MemoryHubStore, SqlHubStore
 from seinhuis.vocabulary import (
     LegalBasis,
@@ -225,6 +228,27 @@ def test_the_worker_judges_after_submit_and_flush(store: HubStore) -> None:
         judge.stop()
 
 
+def test_what_was_stored_before_a_crash_is_judged_after_the_restart(tmp_path: Path) -> None:
+    """The judgement queue is written with the signals: a hub that died before judging them
+    (nothing was judged here) leaves them to the next judge on the same database."""
+    url = f"sqlite:///{tmp_path}/crashed.db"
+    first = SqlHubStore(url)
+    home = pseudonym()
+    first.add_batch([signal("school-a", home, pseudonym()), signal("woco-a", home, None)])
+    first.close()  # the process ends here; no judge ever ran
+
+    store = SqlHubStore(url)
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock())
+    judge.start()
+    try:
+        judge.flush()
+        assert len(store.list_cases()) == 1
+        assert store.pending_judgements(10) == []
+    finally:
+        judge.stop()
+        store.close()
+
+
 def test_a_stalled_case_escalates_on_its_deadline() -> None:
     """Nobody took the case up by its deadline: the periodic check escalates it."""
     store = MemoryHubStore()
@@ -244,3 +268,19 @@ def test_a_stalled_case_escalates_on_its_deadline() -> None:
     assert escalated is not None and escalated.escalation is EscalationLevel.PROCESREGISSEUR
     assert escalated.status is CaseStatus.ESCALATED
     assert escalated.regiehouder == case.regiehouder
+
+
+def test_a_stated_preference_chooses_the_regiehouder(store: HubStore) -> None:
+    """A resident who asked for the social team gets it; the household next door, with the
+    same signals and no preference, gets the partner the domain weights choose."""
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock())
+    chosen = {}
+    for prefers in (False, True):
+        home, child = pseudonym(), pseudonym()
+        if prefers:
+            store.set_preference(RegiePreference(child, 1, RegiehouderChoice.SOCIAAL_TEAM, MONDAY))
+        arrive(store, judge, signal("school-a", home, child), signal("woco-a", home, None))
+        [case] = [c for c in store.list_cases() if c.regiehouder not in chosen.values()][:1]
+        chosen[prefers] = case.regiehouder
+    assert chosen[True] == "team-noord"
+    assert chosen[False] != "team-noord"

@@ -1,37 +1,49 @@
-"""The HubStore contract, run against every backend: in-memory, SQLite, optionally PostgreSQL."""
+"""The HubStore contract, run against every backend: in-memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
-from hub.domain import CaseNotice, InvolvedContact, NotificationKind, Received, ReceivedSignal
+from hub.domain import (
+    CaseNotice,
+    InvolvedContact,
+    NotificationKind,
+    Parenthood,
+    PopulationFact,
+    Received,
+    ReceivedPopulationFact,
+    ReceivedSignal,
+    Relocation,
+    Residence,
+    Touched,
+    touched_by,
+)
 from hub.judgement.model import Case, CaseStatus, Facts
 from hub.judgement.model import Outcome as CaseOutcome
 from hub.store import HubStore, MemoryHubStore, Outcome, SqlHubStore
 from hub.store.base import CaseWrite, HouseholdState, NewNotice, case_id_bytes
-from hub.store.tables import HubModel
 from seinhuis.errors import NotFound
 from seinhuis.vocabulary import LifeDomain, PartnerType, SignalType, WithdrawReason
 from tests.hub.builders import (
     NOW,
+    TODAY,
+    new_id,
     pseudonym,
     received_arrears,
     received_fact,
     received_signal,
 )
 
-#: Hook: set SEINHUIS_TEST_POSTGRES_URL (postgresql+psycopg://...) to add a PostgreSQL run.
-POSTGRES_URL = os.environ.get("SEINHUIS_TEST_POSTGRES_URL", "")
-BACKENDS = ["memory", "sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+#: PostgreSQL is the session's throwaway server (tests/pg.py), or the one named by
+#: SEINHUIS_TEST_POSTGRES_URL; each test gets a fresh database on it.
+BACKENDS = ["memory", "sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,8 +55,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubStore]:
     elif request.param == "sqlite":
         backend = SqlHubStore(f"sqlite:///{tmp_path / 'hub.db'}")
     else:
-        HubModel.metadata.drop_all(create_engine(POSTGRES_URL))
-        backend = SqlHubStore(POSTGRES_URL)
+        backend = SqlHubStore(request.getfixturevalue("postgres_url"))
     yield backend
     backend.close()
 
@@ -365,13 +376,15 @@ def test_concurrent_judgements_of_one_household_do_not_interleave(store: HubStor
     assert len(opened) == 1 and len(store.list_cases()) == 1
 
 
-def test_household_state_is_what_judge_household_reads(store: HubStore) -> None:
-    """The unlocked snapshot equals the state decide is given under the lock."""
-    home = pseudonym()
+def test_household_cases_is_what_judge_household_reads(store: HubStore) -> None:
+    """The unlocked first look (case and outreach, for many households at once) equals what
+    decide is given under the lock; a household with neither is absent."""
+    home, elsewhere = pseudonym(), pseudonym()
     signal = _at(received_signal(), address=home, person=None)
     store.add_batch([signal])
     case = _case(home, frozenset({signal.id}))
-    store.judge_household(home, [home], [], lambda s: CaseWrite(case=case), NOW)
+    write = CaseWrite(case=case, outreach_add=(signal.id,), outreach_rule="single-arrears")
+    store.judge_household(home, [home], [], lambda s: write, NOW)
     seen: list[HouseholdState] = []
 
     def record(state: HouseholdState) -> CaseWrite:
@@ -379,5 +392,69 @@ def test_household_state_is_what_judge_household_reads(store: HubStore) -> None:
         return CaseWrite()
 
     store.judge_household(home, [home], [], record, NOW)
-    assert store.household_state(home, [home], []) == seen[0]
-    assert seen[0].case == case
+    found = store.household_cases([home, elsewhere])
+    assert set(found) == {home}
+    assert found[home].case == seen[0].case == case
+    assert found[home].on_outreach == seen[0].on_outreach == {signal.id}
+
+
+def test_population_facts_about_finds_residents_moves_and_parents_only(store: HubStore) -> None:
+    home, other, parent, child, stranger = (pseudonym() for _ in range(5))
+    lives = _fact(Residence(person_pseudonym=parent, address_pseudonym=home, since=TODAY))
+    moved = _fact(Relocation(person_pseudonym=child, to_address_pseudonym=other, on=TODAY))
+    kin = _fact(Parenthood(parent_pseudonym=parent, child_pseudonym=child))
+    unrelated = _fact(Residence(person_pseudonym=stranger, address_pseudonym=other, since=None))
+    store.add_batch([lives, moved, kin, unrelated])
+
+    def ids(addresses: list[bytes], persons: list[bytes]) -> set[bytes]:
+        return {f.id for f in store.population_facts_about(addresses, persons)}
+
+    assert ids([home], []) == {lives.id}
+    assert ids([], [child]) == {moved.id, kin.id}
+    assert ids([home], [parent]) == {lives.id, kin.id}
+    assert ids([other], []) == {moved.id, unrelated.id}
+    assert ids([pseudonym()], [pseudonym()]) == set()
+
+
+def _fact(event: Residence | Relocation | Parenthood) -> ReceivedPopulationFact:
+    return ReceivedPopulationFact(
+        id=new_id(), partner_id="brp", received_at=NOW, fact=PopulationFact(1, event)
+    )
+
+
+def test_stored_and_withdrawn_items_queue_their_households_for_judgement(
+    store: HubStore,
+) -> None:
+    """The queue is written with the items, so a crash before judging loses no judgement."""
+    signal, fact = received_signal(), received_fact()
+    store.add_batch([signal, fact, signal])  # the duplicate queues nothing more
+    pending = store.pending_judgements(10)
+    assert [t for _, t in pending] == touched_by([signal, fact])
+    assert [seq for seq, _ in pending] == sorted(seq for seq, _ in pending)
+    assert store.pending_judgements(1) == pending[:1]
+
+    store.judgements_done([seq for seq, _ in pending] + [10_000])
+    assert store.pending_judgements(10) == []
+    store.withdraw(signal.partner_id, signal.id, WithdrawReason.UNJUSTIFIED, NOW)
+    store.queue_judgement([Touched(fact.fact.event.address_pseudonym, None)])  # type: ignore[union-attr]
+    assert [t for _, t in store.pending_judgements(10)] == [
+        *touched_by([signal]),
+        Touched(fact.fact.event.address_pseudonym, None),  # type: ignore[union-attr]
+    ]
+
+
+def test_two_judges_never_claim_the_same_entries_until_a_claim_runs_out(store: HubStore) -> None:
+    """Hub processes sharing one database share the queue: each entry goes to one judge; a
+    judge that died leaves its entries to the others once its claim has run out."""
+    store.add_batch([received_signal() for _ in range(5)])
+    lease = dt.timedelta(minutes=2)
+    first = store.claim_judgements("judge-a", 3, NOW, lease)
+    second = store.claim_judgements("judge-b", 3, NOW, lease)
+    assert len(first) == 3 and len(second) == 2
+    assert not {seq for seq, _ in first} & {seq for seq, _ in second}
+    assert store.claim_judgements("judge-b", 3, NOW, lease) == []
+    assert len(store.pending_judgements(10)) == 5  # claimed is not judged
+
+    store.judgements_done([seq for seq, _ in second])
+    later = NOW + lease + dt.timedelta(seconds=1)  # judge-a died holding its claim
+    assert store.claim_judgements("judge-b", 10, later, lease) == first

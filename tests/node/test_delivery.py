@@ -166,7 +166,7 @@ def test_a_hub_outage_is_ridden_out_with_backoff(
     text = (network.layout.hub_dir / "hub.toml").read_text()
     late = network.layout.hub_dir / "late-hub.toml"
     late.write_text(
-        text.replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"')
+        text.replace('\nlisten = "127.0.0.1:0"', f'\nlisten = "127.0.0.1:{port}"')
         .replace('port_file = "hub.port"\n', "")
         .replace("sqlite:///hub.db", "sqlite:///late-hub.db")
     )

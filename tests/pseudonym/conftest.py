@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pseudonym import keyring
 from pseudonym.client import PseudonymClient
@@ -20,10 +21,20 @@ port_file = "pseudonym.port"
 keyring = "keyring"
 audit_database = "audit.db"
 hub_ids = ["hub"]
+partners = "partners.yaml"
+portal_ids = ["portal"]
 max_batch = {max_batch}
 rate_per_partner = {rate}
 rate_burst = {burst}
 """
+#: The partner nodes the tests' service admits (its copy of the partner registry).
+PARTNERS = {
+    "ggd-demo": "GGD",
+    "woonstad": "WONINGCORPORATIE",
+    "school": "SCHOOL",
+    "greedy": "GGD",
+    "other": "GGD",
+}
 TLS = """\
 [pseudonym.tls]
 ca_cert = "{ca}"
@@ -43,6 +54,16 @@ def start_service(tmp_path: Path, issue_tls: Callable[..., TlsFiles]) -> Iterato
     def start(*, max_batch: int = 10_000, rate: float = 1e6, burst: int = 2_000_000) -> Service:
         folder = tmp_path / f"service{len(started)}"
         keyring.create(folder / "keyring")
+        (folder / "partners.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "partners": [
+                        {"id": cn, "type": kind, "certificate_cn": cn}
+                        for cn, kind in PARTNERS.items()
+                    ]
+                }
+            )
+        )
         tls = issue_tls("pseudonym", server=True)
         path = folder / "pseudonym.toml"
         path.write_text(

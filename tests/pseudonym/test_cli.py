@@ -46,8 +46,11 @@ def test_serve_runs_until_sigterm(tmp_path: Path, issue_tls: Callable[..., TlsFi
     config = tmp_path / "pseudonym.toml"
     config.write_text(
         f'[pseudonym]\nkeyring = "keyring"\naudit_database = "audit.db"\n'
-        f'port_file = "pseudonym.port"\n[pseudonym.tls]\n'
+        f'port_file = "pseudonym.port"\npartners = "partners.yaml"\n[pseudonym.tls]\n'
         f'ca_cert = "{tls.ca_cert}"\ncert = "{tls.cert}"\nkey = "{tls.key}"\n'
+    )
+    (tmp_path / "partners.yaml").write_text(
+        "partners:\n- {id: ggd-demo, type: GGD, certificate_cn: ggd-demo}\n"
     )
     port_file = tmp_path / "pseudonym.port"
     log_path = tmp_path / "serve.log"

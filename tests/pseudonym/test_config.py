@@ -16,6 +16,7 @@ port_file = "pseudonym.port"
 keyring = "keyring"
 audit_database = "audit.db"
 hub_ids = ["hub"]
+partners = "partners.yaml"
 max_batch = 10000
 rate_per_partner = 200000.0
 rate_burst = 400000

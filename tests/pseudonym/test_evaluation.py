@@ -33,6 +33,7 @@ def setup(tmp_path: Path) -> tuple[Evaluator, MemoryAuditStore, keyring.Keyring]
         RateLimiter(10.0, 100, clock=lambda: clock[0]),
         max_batch=60,
         hub_ids=frozenset({"hub"}),
+        evaluators=frozenset({"ggd"}),
         now=lambda: NOW,
     )
     return evaluator, store, ring
@@ -100,6 +101,41 @@ def test_rekey_factors_are_for_hub_ids_only(
         ("ggd", Operation.REKEY_FACTOR, "PERMISSION_DENIED"),
         ("hub", Operation.REKEY_FACTOR, OK),
     ]
+
+
+def test_only_listed_evaluators_may_evaluate_or_read_key_info(
+    setup: tuple[Evaluator, MemoryAuditStore, keyring.Keyring],
+) -> None:
+    """A name outside the evaluator list (a member of staff, say) is refused and audited; the
+    hub reads key info but may not evaluate."""
+    evaluator, store, _ = setup
+    good = oprf.blind(b"bsn:999990019").element
+    for caller in ("anna.staff", "consent", "ggd-removed"):
+        with pytest.raises(PermissionDenied, match="only registered partner nodes"):
+            evaluator.evaluate(caller, PERSON, [good])
+        with pytest.raises(PermissionDenied, match="only registered partner nodes"):
+            evaluator.key_info(caller)
+    assert evaluator.key_info("hub").current_version == 1
+    assert evaluator.key_info("ggd").current_version == 1
+    assert [(r.partner, r.outcome) for r in store.find()] == [
+        ("anna.staff", "PERMISSION_DENIED"),
+        ("consent", "PERMISSION_DENIED"),
+        ("ggd-removed", "PERMISSION_DENIED"),
+    ]
+
+
+def test_the_hub_cannot_be_an_evaluator(tmp_path: Path) -> None:
+    """Listing the hub among the evaluators is a programming error, refused at construction."""
+    keyring.create(tmp_path)
+    with pytest.raises(ValueError, match="hub"):
+        Evaluator(
+            keyring.KeyringWatcher(tmp_path),
+            MemoryAuditStore(),
+            RateLimiter(10.0, 100),
+            max_batch=60,
+            hub_ids=frozenset({"hub"}),
+            evaluators=frozenset({"hub", "ggd"}),
+        )
 
 
 def test_log_events_carry_only_catalogued_fields(

@@ -135,6 +135,20 @@ def test_rekey_factors_go_to_the_hub_only_and_the_hub_may_not_evaluate(
         hub.rekey_factor(PERSON, 0, 1)
 
 
+def test_only_listed_partners_and_the_portal_may_evaluate(
+    start_service: ServiceFactory, connect: ClientFactory
+) -> None:
+    """A certificate of the network's CA that is on neither list (a member of staff, another
+    service, a removed partner) cannot compute pseudonyms of guessed citizen numbers."""
+    service = start_service()
+    for name in ("anna.staff", "consent", "ggd-removed"):
+        with pytest.raises(PermissionDenied, match="only registered partner nodes"):
+            connect(service, name).pseudonymize(PERSON, [BSN])
+    assert connect(service, "portal").pseudonymize(PERSON, [BSN])[1] == [
+        _expected(service, PERSON, BSN)
+    ]
+
+
 def test_rotation_rekeys_old_pseudonyms_to_fresh_new_ones(
     start_service: ServiceFactory, connect: ClientFactory
 ) -> None:

@@ -30,11 +30,15 @@ def _record(n: int, partner: str = "ggd") -> AuditRecord:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
-    s: AuditStore = (
-        MemoryAuditStore() if request.param == "memory" else SqlAuditStore(tmp_path / "a.db")
-    )
+    s: AuditStore
+    if request.param == "memory":
+        s = MemoryAuditStore()
+    elif request.param == "sqlite":
+        s = SqlAuditStore(tmp_path / "a.db")
+    else:
+        s = SqlAuditStore(request.getfixturevalue("postgres_url"))
     yield s
     s.close()
 

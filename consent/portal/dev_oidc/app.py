@@ -1,7 +1,8 @@
 """The development provider's pages and endpoints, and the service that serves them over HTTPS.
 
-GET /authorize checks the request and shows the resident picker; POST /authorize logs the
-chosen resident in (or, on "Annuleren", answers access_denied); POST /token exchanges a code;
+GET /authorize checks the request and shows the resident picker (or, for a client of kind
+"staff", the staff picker); POST /authorize logs the chosen resident or member of staff in (or,
+on "Annuleren", answers access_denied); POST /token exchanges a code;
 discovery at /.well-known/openid-configuration and keys at /jwks.json. The picker needs no
 CSRF token: a forged choice ends at the portal's callback, where the state does not match.
 """
@@ -18,7 +19,7 @@ from authlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from consent.portal.dev_oidc import residents
+from consent.portal.dev_oidc import residents, staff
 from consent.portal.dev_oidc.config import DevOidcConfig
 from consent.portal.dev_oidc.provider import Client, Provider, S256Only, code_grant
 from consent.portal.security import CONTENT_SECURITY_POLICY, add_headers
@@ -74,11 +75,20 @@ def create_app(provider: Provider) -> Flask:
     @app.get("/authorize")
     def authorize_form() -> ResponseReturnValue:
         try:
-            server.get_consent_grant(end_user=None)
+            grant = server.get_consent_grant(end_user=None)
         except OAuth2Error as error:
             return error_page(error)
         params = {k: v for k, v in request.args.items() if k in _AUTHORIZE_PARAMS}
-        return render_template("kiezen.html", residents=residents.RESIDENTS, params=params)
+        return picker(grant.client, params)
+
+    def picker(client: Client, params: dict[str, str], *, missing: bool = False) -> str:
+        if client.accounts == "staff":
+            return render_template(
+                "medewerker.html", staff=provider.staff, params=params, missing=missing
+            )
+        return render_template(
+            "kiezen.html", residents=residents.RESIDENTS, params=params, missing=missing
+        )
 
     @app.post("/authorize")
     def authorize() -> ResponseReturnValue:
@@ -88,15 +98,16 @@ def create_app(provider: Provider) -> Flask:
             return error_page(error)
         if "annuleren" in request.form:
             return _response(server.create_authorization_response(grant=grant, grant_user=None))
-        resident = residents.by_key(request.form.get("inwoner", ""))
-        if resident is None:
+        account: residents.Resident | staff.StaffAccount | None
+        if grant.client.accounts == "staff":
+            account = staff.by_key(provider.staff, request.form.get("medewerker", ""))
+        else:
+            account = residents.by_key(request.form.get("inwoner", ""))
+        if account is None:
             params = {k: v for k, v in request.form.items() if k in _AUTHORIZE_PARAMS}
-            picker = render_template(
-                "kiezen.html", residents=residents.RESIDENTS, params=params, missing=True
-            )
-            return picker, 422
+            return picker(grant.client, params, missing=True), 422
         log.info("dev_oidc.logged_in", client=request.form.get("client_id", ""))
-        return _response(server.create_authorization_response(grant=grant, grant_user=resident))
+        return _response(server.create_authorization_response(grant=grant, grant_user=account))
 
     @app.post("/token")
     def token() -> ResponseReturnValue:
@@ -177,10 +188,13 @@ def build(config: DevOidcConfig) -> DevOidcService:
             c.client_id,
             read_secret(c.client_secret_file, "dev_oidc.clients.client_secret_file"),
             c.redirect_uris,
+            c.accounts,
         )
         for c in config.clients
     }
-    provider = Provider(clients)
+    provider = Provider(
+        clients, staff=tuple(staff.StaffAccount(m.id, m.role) for m in config.staff)
+    )
     server = HttpsServer(
         create_app(provider), config.listen, config.cert, config.key, name="dev_oidc"
     )

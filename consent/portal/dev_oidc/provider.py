@@ -28,6 +28,10 @@ from authlib.oidc.core.grants import OpenIDCode  # type: ignore[import-untyped]
 from joserfc.jwk import ECKey
 
 from consent.portal.dev_oidc.residents import Resident
+from consent.portal.dev_oidc.staff import StaffAccount
+
+#: Whom a token is about: a synthetic resident or a synthetic member of staff.
+Account = Resident | StaffAccount
 
 #: Seconds an authorization code and an ID token stay valid.
 CODE_LIFETIME_S = 60
@@ -41,6 +45,8 @@ class Client(ClientMixin):  # type: ignore[misc]
     client_id: str
     secret: str = field(repr=False)
     redirect_uris: tuple[str, ...]
+    #: "residents" (the portal) or "staff" (the dashboard): whom the picker offers.
+    accounts: str = "residents"
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -82,7 +88,7 @@ class AuthorizationCode:
     client_id: str
     redirect_uri: str
     scope: str
-    user: Resident
+    user: Account
     nonce: str
     code_challenge: str
     code_challenge_method: str
@@ -181,7 +187,7 @@ def code_grant(codes: CodeStore) -> type[AuthorizationCodeGrant]:
         def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
             codes.delete(authorization_code.code)
 
-        def authenticate_user(self, authorization_code: AuthorizationCode) -> Resident:
+        def authenticate_user(self, authorization_code: AuthorizationCode) -> Account:
             return authorization_code.user
 
     return Grant
@@ -227,15 +233,17 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return self._codes.nonce_used(request.payload.client_id, nonce)
 
-    def generate_user_info(self, user: Resident, scope: str) -> UserInfo:
+    def generate_user_info(self, user: Account, scope: str) -> UserInfo:
         return UserInfo(user.claims())
 
 
 @dataclass
 class Provider:
-    """The provider's state: its clients, ID token key, issued codes and token maker."""
+    """The provider's state: its clients, ID token key, issued codes and token maker, and the
+    synthetic staff its "staff" clients offer."""
 
     clients: dict[str, Client]
+    staff: tuple[StaffAccount, ...] = ()
     signing: Signing = field(default_factory=Signing)
     codes: CodeStore = field(default_factory=CodeStore)
 

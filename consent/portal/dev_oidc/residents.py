@@ -59,6 +59,15 @@ RESIDENTS: tuple[Resident, ...] = (
     Resident("sara", "Sara de Vries", "999000032", 14, (), "14 jaar: beslist samen met een ouder"),
     Resident("mila", "Mila Bakker", "999000056", 17, (), "17 jaar: beslist zelf"),
     Resident("bram", "Bram Jansen", "999000068", 67, (), "woont alleen"),
+    # The mother of family A in demo/scenario.yaml (`make demo`), with her two children.
+    Resident(
+        "marieke",
+        "Marieke Bos",
+        "999000007",
+        40,
+        (Child("Lotte Bos", "999000019", 14), Child("Sem Bos", "999000020", 11)),
+        "moeder van gezin A uit make demo",
+    ),
     Resident(
         "fatima",
         "Fatima el Amrani",

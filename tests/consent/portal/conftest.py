@@ -42,6 +42,8 @@ PSEUDONYM_CONFIG = """\
 listen = "127.0.0.1:0"
 keyring = "keyring"
 audit_database = "audit.db"
+partners = "partners.yaml"
+portal_ids = ["portal"]
 [pseudonym.tls]
 ca_cert = "{ca}"
 cert = "{cert}"
@@ -113,6 +115,7 @@ def network(dev_ca: DevCA, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     folder = root / "pseudonym"
     keyring.create(folder / "keyring")
+    (folder / "partners.yaml").write_text("partners: []\n")
     tls = dev_ca.issue(folder, "pseudonym", server=True)
     path = folder / "pseudonym.toml"
     path.write_text(PSEUDONYM_CONFIG.format(ca=tls.ca_cert, cert=tls.cert, key=tls.key))

@@ -1,0 +1,220 @@
+"""SQL engines for the services' stores: SQLite by default, PostgreSQL in production.
+
+One place decides how a store talks to its database: SQLite's pragmas and explicit BEGIN, the
+PostgreSQL session settings, and what counts as the database being away (a PostgreSQL restart,
+a dropped connection, SQLite's write lock held too long). Such failures surface as
+DatabaseUnavailable, an Unavailable: callers see UNAVAILABLE and retry, and a store's own retry
+loop (`retry_transient`) tries again for a little while before giving up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from seinhuis import logs
+from seinhuis.errors import Unavailable
+
+log = logs.get_logger(__name__)
+
+#: Execution option: on SQLite, begin with BEGIN IMMEDIATE (take the write lock up front).
+IMMEDIATE = "seinhuis_immediate"
+#: How long a store keeps retrying a transaction while its database is away, in seconds.
+#: Short: the caller (a node's sender, a feed follower) retries with its own back-off.
+RETRY_BUDGET_S = 3.0
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached or refused the transaction for now; retry later."""
+
+    fixed_message = "the database is not available at the moment; retry later"
+
+
+def create_engine(url: str, *, synchronous: str = "FULL") -> Engine:
+    """An engine for a store: pooled, pinged before use, with transient failures mapped.
+
+    synchronous: SQLite's synchronous pragma (FULL: a commit survives a power cut).
+    """
+    if url.startswith("sqlite"):
+        engine = _sqlite_engine(url, synchronous)
+    else:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            # Instants are stored in UTC whatever the server's zone; give up on an unreachable
+            # server within seconds rather than the OS's TCP time-out.
+            connect_args = {"options": "-c timezone=UTC", "connect_timeout": 5}
+        engine = sa_create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=8,
+            max_overflow=16,
+            pool_timeout=10,
+            connect_args=connect_args,
+        )
+    event.listen(engine, "handle_error", _map_transient)
+    return engine
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def retry_transient(attempt: Callable[[], T], *, budget_s: float = RETRY_BUDGET_S) -> T:
+    """Run `attempt` (one whole transaction), again while the database is away, for up to
+    `budget_s` seconds; then the last DatabaseUnavailable propagates."""
+    deadline = time.monotonic() + budget_s
+    delay = 0.05
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return attempt()
+        except DatabaseUnavailable as exc:
+            if time.monotonic() + delay > deadline:
+                log.warning("db.unavailable", attempts=tries, error_type=exc.detail)
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def _map_transient(context: ExceptionContext) -> None:
+    """Raise DatabaseUnavailable for failures that say the database is away, not that the
+    statement is wrong: lost connections, PostgreSQL's operational errors (shutdown, cannot
+    connect now, deadlock, serialization failure), SQLite's lock time-out."""
+    if context.is_pre_ping:
+        return  # the pool handles a failed ping by reconnecting
+    original = context.original_exception
+    transient = context.is_disconnect
+    if not transient and isinstance(context.sqlalchemy_exception, OperationalError):
+        if context.dialect is not None and context.dialect.name == "sqlite":
+            text = str(original).lower()
+            transient = "locked" in text or "busy" in text
+        else:
+            transient = True
+    if transient:
+        raise DatabaseUnavailable(
+            "the database is not available", detail=type(original).__name__
+        ) from original
+
+
+def _sqlite_engine(url: str, synchronous: str) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    engine = sa_create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        # An in-memory database exists per connection: share one.
+        **({"poolclass": StaticPool} if memory else {"pool_size": 8, "max_overflow": 16}),
+    )
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA synchronous={synchronous}",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=30000",
+    )
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite would defer it to the first write).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class NotifyChannel:
+    """PostgreSQL LISTEN/NOTIFY on one channel, so waiters in other processes wake at once.
+
+    `send()` after a commit tells every listening process; `listen(callback)` starts (once) a
+    thread holding its own connection that calls `callback` on each notification, and again
+    after it reconnected, since what was sent while it was away is lost. Best effort: waiters
+    still poll, so a lost notification only delays them.
+    """
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self._engine = engine
+        self._name = name
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._listening = threading.Event()
+
+    @staticmethod
+    def supported(engine: Engine) -> bool:
+        return is_postgresql(engine) and engine.dialect.driver == "psycopg"
+
+    def send(self) -> None:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._name})
+                conn.commit()
+        except (DatabaseUnavailable, SQLAlchemyError):
+            pass  # the database is away: waiters poll, and writes fail anyway
+
+    def listen(self, callback: Callable[[], None], *, ready_timeout: float = 2.0) -> None:
+        """Start listening (once); the first call waits up to `ready_timeout` seconds until
+        LISTEN holds, so what is sent after it returns is heard."""
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, args=(callback,), name=f"listen-{self._name}", daemon=True
+                )
+                self._thread.start()
+                self._listening.wait(ready_timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self, callback: Callable[[], None]) -> None:
+        dialect = self._engine.dialect
+        cargs, cparams = dialect.create_connect_args(self._engine.url)
+        cparams.setdefault("connect_timeout", 5)
+        reconnecting = False
+        while not self._stop.is_set():
+            try:
+                conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except Exception:  # the database is away; try again shortly
+                self._stop.wait(1.0)
+                continue
+            try:
+                conn.autocommit = True
+                conn.execute(f'LISTEN "{self._name}"')
+                self._listening.set()
+                if reconnecting:
+                    callback()  # what was sent while we were away is lost: look now
+                reconnecting = True
+                while not self._stop.is_set():
+                    for _ in conn.notifies(timeout=_LISTEN_POLL_S, stop_after=1):
+                        callback()
+            except Exception:  # lost the connection (a restart); reconnect
+                self._stop.wait(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+
+#: How often the listening thread looks up from waiting to see whether it should stop.
+_LISTEN_POLL_S = 0.5
