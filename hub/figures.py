@@ -25,9 +25,13 @@ Disclosure control, with SMALLEST = 5:
    those weeks are all in view), no hidden count may be worked out by subtraction, also not
    through a chain of such sums: every hidden count from 1 to 4 must still possibly be zero,
    and no hidden larger count may be pinned to one value. Until that holds, the smallest shown
-   part of a sum holding it (else its total) is hidden too and shown as "×" (Mark.PROTECTED;
-   such a count is at least 5); when everything there is hidden and it still does not hold,
-   only the total is given: the parts are withheld ("·", Mark.WITHHELD, saying nothing).
+   part of a sum holding it (else its total; else of the nearest sum further along that still
+   shows something) is hidden too and shown as "×" (Mark.PROTECTED; such a count is at least
+   5); when nothing there is shown any more, the nearest parts (then totals) are withheld
+   ("·", Mark.WITHHELD, saying nothing of their size).
+   The reader this guards against narrows every hidden count through every sum until nothing
+   changes (interval reasoning); tests/hub/dashboard/test_figures.py also tries every whole
+   number the published figures allow.
 The same cells are hidden whichever period or breakdown is asked for: all of them are
 protected together. Counts of several categories per case (a case has several life domains)
 do not add up to the total, so rule 3 does not apply to them.
@@ -38,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -387,10 +391,9 @@ def protect(values: dict[Key, int], sums: Sequence[Sum]) -> dict[Key, Mark]:
     A reader who knows every published figure and every sum narrows each hidden cell down by
     working through the sums one after another (bounds propagated until nothing changes; a
     chain through a week, a month and another week is found too). While some hidden count
-    from 1 to 4 cannot be zero any more, or a larger one is pinned, hide more in a sum that
-    holds it: its smallest shown part, else its smallest shown total, else withhold its parts
-    (and then its totals). A reader who learns less works out less, so hiding more never makes
-    a safe cell unsafe, and every step hides more: it ends.
+    from 1 to 4 cannot be zero any more, or a larger one is pinned, hide more near it
+    (_hide_more). A reader who learns less works out less, so hiding more never makes a safe
+    cell unsafe, and every step hides more: it ends, at the latest with all withheld.
     """
     marks = {k: Mark.SMALL if v < SMALLEST else Mark.SHOWN for k, v in values.items()}
     for cells, group in _groups(values, sums):
@@ -434,7 +437,7 @@ def _protect_group(
         unsafe = [
             k for k in cells if marks[k] is not Mark.SHOWN and not _safe(values[k], bounds[k])
         ]
-        if not unsafe or not _hide_more(values, marks, holding[unsafe[0]]):
+        if not unsafe or not _hide_more(values, marks, unsafe[0], holding):
             return
 
 
@@ -446,20 +449,41 @@ def _safe(value: int, bounds: tuple[float, float]) -> bool:
     return value == 0 or lo < hi
 
 
-def _hide_more(values: dict[Key, int], marks: dict[Key, Mark], sums: list[Sum]) -> bool:
-    """One step: hide in these sums (all hold the unsafe cell); False when nothing is left."""
-    for side in (1, 0):  # the parts first, then the totals
-        shown = sorted((values[k], k) for s in sums for k in s[side] if marks[k] is Mark.SHOWN)
-        if shown:
-            marks[shown[0][1]] = Mark.PROTECTED
-            return True
-    for side in (1, 0):
-        left = {k for s in sums for k in s[side] if marks[k] is not Mark.WITHHELD}
-        if left:
-            for k in left:
-                marks[k] = Mark.WITHHELD
-            return True
+def _hide_more(
+    values: dict[Key, int], marks: dict[Key, Mark], unsafe: Key, holding: dict[Key, list[Sum]]
+) -> bool:
+    """One step towards a safe `unsafe`, nearest first: hide the smallest shown part (else
+    total) of a sum holding it, else of a sum one step further along, and so on; when nothing
+    in the group is shown any more, withhold the nearest parts (else totals) not yet withheld.
+    False when everything is withheld already."""
+    for hide in (Mark.PROTECTED, Mark.WITHHELD):
+        for near in _layers(unsafe, holding):
+            for side in (1, 0):  # the parts first, then the totals
+                if hide is Mark.PROTECTED:
+                    shown = sorted(
+                        (values[k], k) for s in near for k in s[side] if marks[k] is Mark.SHOWN
+                    )
+                    if shown:
+                        marks[shown[0][1]] = Mark.PROTECTED
+                        return True
+                else:
+                    left = {k for s in near for k in s[side] if marks[k] is not Mark.WITHHELD}
+                    for k in left:
+                        marks[k] = Mark.WITHHELD
+                    if left:
+                        return True
     return False
+
+
+def _layers(start: Key, holding: dict[Key, list[Sum]]) -> Iterator[list[Sum]]:
+    """The sums holding `start`, then those holding their other cells, and so on."""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        near = list({id(s): s for k in frontier for s in holding[k]}.values())
+        yield near
+        frontier = sorted({k for s in near for k in (*s[0], *s[1])} - seen)
+        seen.update(frontier)
 
 
 def _bounds(values: dict[Key, int], marks: dict[Key, Mark], key: Key) -> tuple[float, float]:

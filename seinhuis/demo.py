@@ -76,6 +76,7 @@ def run(
     console.print(f"[bold]Seinhuis demo[/] in {root}/ ({len(partners)} partner nodes)")
     layout.create(partners)
     layout.create_consent()
+    layout.create_dashboard()
     launcher = Launcher(layout)
     try:
         pseudonym = launcher.start(
@@ -122,6 +123,8 @@ def run(
         console.print()
         for line in consent_demo.portal_lines(portal_port):
             console.print(line, markup=False)
+        for line in _start_dashboard(layout, launcher):
+            console.print(line, markup=False)
         if inspect is not None:
             inspect(layout, pseudonym.port)
         if keep_running:
@@ -135,6 +138,19 @@ def run(
         launcher.stop_all()
     console.print("All services stopped.")
     return 0
+
+
+def _start_dashboard(layout: Layout, launcher: Launcher) -> list[str]:
+    """The staff dashboard on the hub's database, with a development login provider of its
+    own (issue 6); returns what to print about it."""
+    from hub import staff
+    from hub.dashboard.devsetup import dashboard_lines
+
+    login = launcher.start("dashboard-login", "consent dev-oidc", layout.dashboard_oidc_config)
+    hub_toml = layout.write_dashboard_config(f"https://127.0.0.1:{login.port}")
+    dashboard = launcher.start("dashboard", "hub dashboard", hub_toml)
+    members = staff.load(layout.hub_dir / "staff.yaml").members.values()
+    return ["", *dashboard_lines(dashboard.port, members)]
 
 
 def _show_operator_list(layout: Layout, hub_port: int) -> None:

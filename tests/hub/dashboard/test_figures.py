@@ -345,6 +345,11 @@ def _weeks_and_month(
         ([(3, 8), (5, 6), (3, 6)], (6, 3)),
         ([(7, 0), (2, 0), (0, 0)], (0, 0)),
         ([(1, 9), (6, 6), (2, 5)], (0, 4)),
+        # Found by trying many: leaks through two sums and more, each safe on its own.
+        ([(8, 3), (2, 0), (5, 0)], (0, 0)),
+        ([(6, 0), (6, 0), (3, 3)], (0, 0)),
+        ([(6, 2), (2, 0), (3, 2)], (1, 1)),
+        ([(11, 0), (0, 2), (8, 3)], (0, 6)),
     ],
 )
 def test_no_hidden_count_can_be_worked_out_across_weeks_and_months(

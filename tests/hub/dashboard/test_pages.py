@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,13 +48,20 @@ class Dashboard:
         return StaffBrowser(self.service.app.test_client(), self.network)
 
 
+MakeDashboard = Callable[..., Dashboard]
+
+
 @pytest.fixture
-def make_dashboard(network: Network) -> Iterator[object]:
+def make_dashboard(network: Network) -> Iterator[MakeDashboard]:
+    """make_dashboard(staff=None) -> the dashboard built in process on a test clock; `staff`:
+    another staff registry than the hub's."""
     made: list[Dashboard] = []
 
-    def make(**changes: object) -> Dashboard:
+    def make(staff: Path | None = None) -> Dashboard:
         clock = Clock()
-        config = dataclasses.replace(network.config(), **changes)  # type: ignore[arg-type]
+        config = network.config()
+        if staff is not None:
+            config = dataclasses.replace(config, staff=staff)
         built = Dashboard(wiring.build(config, clock=clock), clock, network)
         made.append(built)
         return built
@@ -65,8 +72,8 @@ def make_dashboard(network: Network) -> Iterator[object]:
 
 
 @pytest.fixture
-def dashboard(make_dashboard: object) -> Dashboard:
-    return make_dashboard()  # type: ignore[operator, no-any-return]
+def dashboard(make_dashboard: MakeDashboard) -> Dashboard:
+    return make_dashboard()
 
 
 def _week(network: Network, weeks_after_opening: int = 0) -> str:
@@ -183,14 +190,15 @@ def test_every_view_is_an_entry_in_the_audit_log(dashboard: Dashboard) -> None:
 
 
 def test_someone_not_in_the_staff_registry_is_refused(
-    make_dashboard: object, network: Network, tmp_path: Path
+    make_dashboard: MakeDashboard, network: Network, tmp_path: Path
 ) -> None:
     """The provider vouches for the login; the hub's registry decides (here: operator only)."""
-    full = yaml.safe_load(network.config().staff.read_text())  # type: ignore[union-attr]
-    only = [m for m in full["staff"] if m["id"] == "operator"]
+    staff = network.config().staff
+    assert staff is not None
+    only = [m for m in yaml.safe_load(staff.read_text())["staff"] if m["id"] == "operator"]
     path = tmp_path / "staff.yaml"
     path.write_text(yaml.safe_dump({"staff": only}))
-    dashboard: Dashboard = make_dashboard(staff=path)  # type: ignore[operator]
+    dashboard = make_dashboard(staff=path)
     browser = dashboard.browser()
     refused = browser.login("procesregisseur")
     assert refused.status_code == 403
