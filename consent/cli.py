@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from seinhuis import logs
+from seinhuis import backup, logs
 from seinhuis.crypto.keys import key_id
 from seinhuis.errors import ConfigError, SeinhuisError
 from seinhuis.lifecycle import wait_for_stop_signal
@@ -53,6 +53,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     review.add_argument("--config", required=True, type=Path, metavar="FILE")
     review.set_defaults(func=_objections)
 
+    backup.add_command(
+        sub,
+        what="the consent registry's database",
+        config_help="consent.toml",
+        database_of=_database_file,
+    )
+
     oidc = sub.add_parser(
         "dev-oidc", help="the development login provider (Ontwikkel-inlogdienst, geen DigiD)"
     )
@@ -65,6 +72,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _until_signalled() -> None:
     """Block until SIGTERM or SIGINT."""
     wait_for_stop_signal()
+
+
+def _database_file(path: Path) -> Path:
+    """The registry's SQLite database file (`seinhuis consent backup`)."""
+    from consent import config
+
+    url = config.load(path).database_url
+    return backup.sqlite_file(url, source=str(path), field="consent.database_url")
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     CLOSE = "close"
     VIEW_AUDIT = "view_audit"  # who looked at a person's or household's data
     ESCALATION_NOTICE = "escalation_notice"  # the hub told a municipal role of a case
+    VIEW_FIGURES = "view_figures"  # aggregated figures (the dashboard); concern nobody
 
 
 class SubjectKind(StrEnum):

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub import config as config_module
-from hub import household_view, institutions
+from hub import household_view, institutions, registry_cli
 from hub.config import MEMORY_URL
 from hub.domain import StoredSignal
 from hub.rekey import rekey_to_current
 from hub.store import HubStore, open_store
 from hub.wiring import build
 from pseudonym.client import PseudonymClient
-from seinhuis import logs
+from seinhuis import backup, logs
 from seinhuis.errors import ConfigError
 from seinhuis.lifecycle import serve_until_signalled
 
@@ -68,6 +68,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--config", type=Path, required=True, help="hub.toml")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(func=audit_verify_command)
+    registry_cli.register(commands)
+    backup.add_command(
+        commands, what="the hub's database", config_help="hub.toml", database_of=_database_file
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -92,6 +96,12 @@ def _open_store(path: Path) -> HubStore:
     """The configured store; with hub.auto_migrate off it must be migrated already."""
     config = config_module.load(path)
     return open_store(config.database_url, auto_migrate=config.auto_migrate)
+
+
+def _database_file(path: Path) -> Path:
+    """The hub's SQLite database file (`seinhuis hub backup`)."""
+    url = config_module.load(path).database_url
+    return backup.sqlite_file(url, source=str(path), field="hub.database_url")
 
 
 def migrate_command(args: argparse.Namespace) -> int:

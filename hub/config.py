@@ -30,6 +30,7 @@ _HUB_KEYS = {
     "judge",
     "registry",
     "catalogue",
+    "policies",
     "sealing_keys",
     "max_clock_skew_s",
     "max_envelopes_per_stream",
@@ -116,6 +117,8 @@ class HubConfig:
     tls: TlsFiles
     #: Institution addresses (care homes, shelters) as address pseudonyms; None: none listed.
     institutions: Path | None = None
+    #: The folder of matching, regie, deadline and retention rules; None: the shipped policies/.
+    policies: Path | None = None
     #: None: this hub cannot re-key after a rotation until it is configured.
     pseudonym: PseudonymServiceConfig | None = None
     #: None: consent-based signals are not checked (development only; see hub.consent_check).
@@ -164,6 +167,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         raise ConfigError(f"{source}: hub.id: must match {ID_PATTERN.pattern}")
     port_file = r.text("port_file", default="")
     catalogue = r.text("catalogue", default="")
+    policies = r.text("policies", default="")
     sealing = r.get("sealing_keys", list, "a list")
     if not sealing or not all(isinstance(k, str) and k for k in sealing):
         raise ConfigError(f"{source}: hub.sealing_keys: a non-empty list of key file paths")
@@ -210,6 +214,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         rate_burst=r.integer("rate_burst", 1, 100_000_000, default=20_000),
         tls=TlsFiles(ca_cert=t.path("ca_cert"), cert=t.path("cert"), key=t.path("key")),
         institutions=base / institutions if institutions else None,
+        policies=base / policies if policies else None,
         pseudonym=pseudonym,
         consent=_consent(hub, base, source),
         capture_requests_file=base / capture if capture else None,

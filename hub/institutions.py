@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,32 @@ def load(path: Path | None) -> Institutions:
             raise ConfigError(f"{path}: addresses[{i}].pseudonym: 64 hex characters")
         entries.append((pseudonym, str(item.get("kind", "instelling"))))
     return Institutions(key_version=version, entries=tuple(entries))
+
+
+class Watched:
+    """The listed addresses at a path, read again only when the file changed (`seinhuis hub
+    rekey` replaces it atomically, so a new inode or time stamp shows every rewrite). The judge
+    asks for them once per batch; reading the YAML each time would cost more than the batch."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._addresses: frozenset[bytes] = frozenset()
+
+    def addresses(self) -> frozenset[bytes]:
+        if self._path is None:
+            return frozenset()
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return load(self._path).addresses  # raises ConfigError naming the file
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if stamp != self._stamp:
+                self._addresses = load(self._path).addresses
+                self._stamp = stamp
+            return self._addresses
 
 
 def save(path: Path, institutions: Institutions) -> None:

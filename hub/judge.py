@@ -276,7 +276,7 @@ class Judge:
             )
             mine = set(household.signal_ids)
             active = [
-                _active(s, key)
+                active_signal(s, key)
                 for s in state.signals
                 if s.received.id in mine
                 and s.withdrawn_at is None
@@ -328,14 +328,12 @@ class Judge:
                         level=int(n.level),
                         rule=n.rule,
                     )
-                    self._store.record_escalation(n, at)  # reaches the role (operator desk)
 
 
 def to_write(decision: Decision, before: Case | None, view: RegistryView) -> CaseWrite:
-    """What the store writes for a Decision: the case if it changed, outreach, partner notices.
-
-    Escalation notices go to municipal roles, not to a partner feed; the judge logs them.
-    """
+    """What the store writes for a Decision: the case if it changed, outreach, partner notices,
+    and escalation notices (for municipal roles, not a partner feed; the operator desk reads
+    them), all in the household's one transaction."""
     case = decision.case if decision.case is not None and decision.case != before else None
     add: tuple[bytes, ...] = ()
     rule = ""
@@ -395,6 +393,7 @@ def to_write(decision: Decision, before: Case | None, view: RegistryView) -> Cas
         outreach_rule=rule,
         outreach_remove=remove,
         notices=tuple(notices),
+        escalations=tuple(n for n in decision.notifications if isinstance(n, EscalationNotice)),
     )
 
 
@@ -470,6 +469,7 @@ def _is_empty(write: CaseWrite) -> bool:
         and not write.outreach_add
         and not write.outreach_remove
         and not write.notices
+        and not write.escalations
     )
 
 
@@ -493,12 +493,14 @@ def _facts(signals: Iterable[StoredSignal]) -> list[households.SignalFacts]:
     ]
 
 
-def _active(stored: StoredSignal, household: bytes) -> ActiveSignal:
+def active_signal(stored: StoredSignal, household: bytes) -> ActiveSignal:
+    """A stored signal as the judgement sees it; the operator's views use the same.
+
+    A signal that reached the hub left its node lawfully; once the consent it was sent under
+    ends (hub.consent_follower) it no longer counts. No consent-based signal's sender is
+    disclosed to others (disclosure_ok stays False)."""
     r = stored.received
     s = r.signal
-    # A signal that reached the hub left its node lawfully; once the consent it was sent under
-    # ends (hub.consent_follower) it no longer counts. No consent-based signal's sender is
-    # disclosed to others (disclosure_ok False).
     return ActiveSignal(
         id=r.id,
         partner_id=r.partner_id,

@@ -136,8 +136,8 @@ def build(
         if store is not None
         else open_store(config.database_url, auto_migrate=config.auto_migrate)
     )
-    institutions_file = config.institutions
-    policies = policy_module.load()
+    institutions_list = institutions_module.Watched(config.institutions)
+    policies = policy_module.load(config.policies or policy_module.DEFAULT_DIR)
     staff = staff_module.load(config.staff)
     staff.check_apart_from(registry, str(config.staff))
     # The judge runs here in a thread, or in a process of its own (HubService.start).
@@ -149,7 +149,7 @@ def build(
             store,
             registry,
             policies,
-            institutions=lambda: institutions_module.load(institutions_file).addresses,
+            institutions=institutions_list.addresses,
             clock=clock,
         )
         if in_thread
@@ -166,7 +166,7 @@ def build(
         registry=registry,
         judge=judge,
         server=server,
-        institutions=lambda: institutions_module.load(institutions_file).addresses,
+        institutions=institutions_list.addresses,
         clock=clock,
     )
     intake = Intake(

@@ -11,15 +11,19 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from node import importer
 from node.model import LocalAddress, LocalArrears, LocalPerson, LocalSignal
-from seinhuis import logs
+from seinhuis import backup, logs
 from seinhuis.errors import ConfigError, InvalidArgument
 from seinhuis.lifecycle import serve_until_signalled
 from seinhuis.vocabulary import SignalType, Urgency, WithdrawReason
+
+if TYPE_CHECKING:
+    from node.remote import NodeClient
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +61,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     where = imp.add_mutually_exclusive_group(required=True)
     where.add_argument("--node", metavar="ADDRESS", help="a running node's local API")
     where.add_argument("--config", type=Path, metavar="FILE", help="the node's node.toml")
-    imp.add_argument("--token-file", type=Path, metavar="FILE")
+    imp.add_argument("--token-file", type=Path, metavar="FILE", help="bearer token (--node)")
+    _tls_args(imp)
     imp.add_argument("--in-flight", type=int, default=64, help="concurrent calls (--node)")
     imp.add_argument("--batch", type=int, default=2000, help="rows per batch (--config)")
     imp.add_argument("--no-progress", action="store_true")
@@ -87,10 +92,61 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     inbox.set_defaults(func=_inbox)
 
+    backup.add_command(
+        sub, what="the node's database", config_help="node.toml", database_of=_database_file
+    )
+
+
+def _database_file(path: Path) -> Path:
+    """The node's database file (`seinhuis node backup`)."""
+    from node import config
+
+    return config.load(path).database
+
 
 def _node_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node", required=True, metavar="ADDRESS", help="host:port or unix:PATH")
     p.add_argument("--token-file", type=Path, metavar="FILE", help="bearer token, if required")
+    _tls_args(p)
+
+
+def _tls_args(p: argparse.ArgumentParser) -> None:
+    """How to reach a node whose local API serves TLS (node/local_tls.py)."""
+    p.add_argument(
+        "--ca",
+        type=Path,
+        metavar="FILE",
+        help="connect with TLS, trusting the CA that issued the node's local API certificate "
+        "(required for an address not on this machine)",
+    )
+    p.add_argument(
+        "--cert", type=Path, metavar="FILE", help="client certificate (node.local_tls.client_ca)"
+    )
+    p.add_argument("--key", type=Path, metavar="FILE", help="the client certificate's key")
+    p.add_argument(
+        "--server-name", metavar="NAME", help="the name in the node's certificate, if not the host"
+    )
+
+
+def _client(args: argparse.Namespace) -> NodeClient:
+    """A NodeClient from --node, --token-file and the TLS flags."""
+    from node.local_tls import ClientTls
+    from node.remote import NodeClient
+
+    tls = None
+    if args.ca is not None:
+        tls = ClientTls(args.ca, args.cert, args.key, args.server_name)
+    else:
+        for flag, value in (("--cert", args.cert), ("--key", args.key)):
+            if value is not None:
+                raise InvalidArgument(
+                    "needs --ca (a client certificate is sent over TLS)", field=flag
+                )
+        if args.server_name is not None:
+            raise InvalidArgument(
+                "needs --ca (it names the node's certificate)", field="--server-name"
+            )
+    return NodeClient(args.node, token=_token(args.token_file), tls=tls)
 
 
 def _choice(kind: type[SignalType] | type[Urgency] | type[WithdrawReason]) -> Callable[[str], str]:
@@ -136,8 +192,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     _quiet_logs()
-    from node.remote import NodeClient
-
     arrears = None
     if any((args.amount_cents, args.months, args.contact_attempted, args.reminder_sent)):
         arrears = LocalArrears(
@@ -155,7 +209,7 @@ def _send(args: argparse.Namespace) -> int:
         arrears=arrears,
         partner_reference=args.reference,
     )
-    client = NodeClient(args.node, token=_token(args.token_file))
+    client = _client(args)
     try:
         print(client.submit(signal_).hex())
     finally:
@@ -165,9 +219,9 @@ def _send(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     _quiet_logs()
-    from node.remote import NodeClient, describe_status
+    from node.remote import describe_status
 
-    client = NodeClient(args.node, token=_token(args.token_file))
+    client = _client(args)
     try:
         print(json.dumps(describe_status(client.status(args.signal)), indent=2))
     finally:
@@ -177,9 +231,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _withdraw(args: argparse.Namespace) -> int:
     _quiet_logs()
-    from node.remote import NodeClient
-
-    client = NodeClient(args.node, token=_token(args.token_file))
+    client = _client(args)
     try:
         print(client.withdraw(args.signal, WithdrawReason(args.reason)).hex())
     finally:
@@ -264,14 +316,17 @@ def _quiet_logs(verbose: bool = False) -> None:
 def _import(args: argparse.Namespace) -> int:
     _quiet_logs(args.verbose)
     path: Path = args.file
+    if args.config is not None:
+        for flag in ("token_file", "ca", "cert", "key", "server_name"):
+            if getattr(args, flag) is not None:
+                name = "--" + flag.replace("_", "-")
+                raise InvalidArgument("only with --node (a running node)", field=name)
     total = importer.count_rows(path)
     show = not args.no_progress and sys.stderr.isatty()
     with path.open(newline="", encoding="utf-8-sig") as stream:
         rows = importer.open_rows(stream)
         if args.node:
-            from node.remote import NodeClient
-
-            client = NodeClient(args.node, token=_token(args.token_file))
+            client = _client(args)
             try:
                 with _progress(total, show) as advance:
                     report = client.import_rows(rows, in_flight=args.in_flight, progress=advance)

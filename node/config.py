@@ -31,6 +31,7 @@ _KEYS = {
     "hub",
     "pseudonym",
     "tls",
+    "local_tls",
     "delivery",
     "cache",
     "consent",
@@ -40,6 +41,7 @@ _KEYS = {
 _HUB_KEYS = {"target", "server_name", "sealing_public", "id", "timeout_s"}
 _PSEUDONYM_KEYS = {"target", "server_name", "max_batch", "timeout_s"}
 _TLS_KEYS = {"ca_cert", "cert", "key"}
+_LOCAL_TLS_KEYS = {"cert", "key", "client_ca"}
 _DELIVERY_KEYS = {"batch_size", "backoff_initial_s", "backoff_max_s", "idle_poll_s"}
 _CACHE_KEYS = {"max_entries", "version_check_interval_s"}
 _CONSENT_KEYS = {"target", "server_name", "timeout_s"}
@@ -91,6 +93,17 @@ class ConsentTarget:
 
 
 @dataclass(frozen=True)
+class LocalTlsFiles:
+    """[node.local_tls]: TLS for the local API (node/local_tls.py says when it is required)."""
+
+    #: The local API's server certificate (the partner's own CA or the development CA).
+    cert: Path
+    key: Path
+    #: Set: callers must present a client certificate this CA issued (mutual TLS).
+    client_ca: Path | None = None
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """Everything a node needs; paths are absolute, bounds are checked."""
 
@@ -115,6 +128,8 @@ class NodeConfig:
     metrics_listen: str = ""
     #: Where the bound metrics port is written (like port_file).
     metrics_port_file: Path | None = None
+    #: None: the local API speaks plaintext gRPC (allowed on loopback and unix sockets only).
+    local_tls: LocalTlsFiles | None = None
 
     @property
     def listen_is_local(self) -> bool:
@@ -205,6 +220,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "node.toml") ->
         consent=_consent(node, base, source),
         metrics_listen=_metrics_listen(node, source),
         metrics_port_file=r.optional_path("metrics_port_file"),
+        local_tls=_local_tls(node, base, source),
     )
 
 
@@ -229,6 +245,16 @@ def _consent(node: dict[str, Any], base: Path, source: str) -> ConsentTarget | N
         target=c.text("target"),
         server_name=c.text("server_name", "consent"),
         timeout_s=c.number("timeout_s", 0.1, 3600.0, 10.0),
+    )
+
+
+def _local_tls(node: dict[str, Any], base: Path, source: str) -> LocalTlsFiles | None:
+    """[node.local_tls]: cert and key (required in the table), client_ca."""
+    if "local_tls" not in node:
+        return None
+    t = _section(node, "local_tls", _LOCAL_TLS_KEYS, base, source)
+    return LocalTlsFiles(
+        cert=t.path("cert"), key=t.path("key"), client_ca=t.optional_path("client_ca")
     )
 
 

@@ -11,6 +11,7 @@ import grpc
 
 from node import serde
 from node.importer import Report, chunks, parse_row
+from node.local_tls import ClientTls, open_channel
 from node.model import LocalSignal
 from seinhuis.errors import CATALOG, InvalidArgument, SeinhuisError, Unavailable
 from seinhuis.serde import date_to_proto, enum_to_proto
@@ -21,14 +22,26 @@ _BY_STATUS = {status: cls for cls, status in CATALOG.items()}
 _CODE_NAMES: dict[int, str] = {c.value[0]: c.name for c in grpc.StatusCode}
 
 
-def error_from_rpc(exc: grpc.RpcError) -> SeinhuisError:
-    """The node's refusal as a SeinhuisError carrying the node's public message."""
+#: What to check when a node cannot be reached, by how the client connected.
+_PLAIN_HINT = (
+    "; if the node serves TLS (node.local_tls), pass --ca with the CA that issued its certificate"
+)
+_TLS_HINT = (
+    "; check that the node serves TLS, that --ca issued its certificate and that the address "
+    "(or --server-name) is a name in it; a node with node.local_tls.client_ca needs --cert "
+    "and --key from that CA"
+)
+
+
+def error_from_rpc(exc: grpc.RpcError, *, hint: str = "") -> SeinhuisError:
+    """The node's refusal as a SeinhuisError carrying the node's public message; `hint` is
+    added when the node could not be reached."""
     code: grpc.StatusCode | None = exc.code()
     name = code.name if code is not None else "UNKNOWN"
     details = exc.details() or name
     cls = _BY_STATUS.get(name)
     if cls is None or cls is Unavailable:
-        return Unavailable(f"the node is not reachable at this address ({name})")
+        return Unavailable(f"the node is not reachable at this address ({name}){hint}")
     err = cls(details)
     # InvalidArgument prefixes its field; the node's message carries it already.
     err.message = details
@@ -78,10 +91,22 @@ def _fits(value: int, low: int, high: int, field: str, expected: str) -> None:
 
 
 class NodeClient:
-    """Calls to a node's local API, with the bearer token when the node requires one."""
+    """Calls to a node's local API, with the bearer token when the node requires one.
 
-    def __init__(self, address: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
-        self._channel = grpc.insecure_channel(address)
+    `tls`: connect with TLS (node/local_tls.py); without it only an address on this machine
+    (loopback, a unix socket) is accepted.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        tls: ClientTls | None = None,
+    ) -> None:
+        self._channel = open_channel(address, tls)
+        self._hint = _PLAIN_HINT if tls is None else _TLS_HINT
         self._stub = node_pb2_grpc.NodeServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout_s
@@ -93,7 +118,7 @@ class NodeClient:
         try:
             return method(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise error_from_rpc(exc, hint=self._hint) from None
 
     def submit(self, signal: LocalSignal) -> bytes:
         response = self._call(self._stub.SubmitSignal, signal_request(signal))
@@ -127,7 +152,7 @@ class NodeClient:
                 try:
                     report.add(number, bytes(future.result().id))
                 except grpc.RpcError as exc:
-                    err = error_from_rpc(exc)
+                    err = error_from_rpc(exc, hint=self._hint)
                     if isinstance(err, Unavailable):
                         fatal.append(err)
                     report.add(number, err)

@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health
 
 from node import consent as node_consent
+from node import local_tls
 from node.config import NodeConfig
 from node.delivery import Backoff, FeedFollower, HubClient, Sender
 from node.inbox import Inbox
@@ -123,6 +124,8 @@ class NodeService:
     port: int = 0
     #: Serves /metrics when the config sets metrics_listen.
     exporter: metrics.Exporter | None = None
+    #: The local API's TLS ([node.local_tls]); None: plaintext (loopback or unix socket only).
+    credentials: grpc.ServerCredentials | None = None
     _stopped: bool = False
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,7 +137,10 @@ class NodeService:
         """Bind the local API, start delivery and the feed; the bound port (0 for a socket)."""
         listen = self.config.listen
         try:
-            port = self.server.add_insecure_port(listen)
+            if self.credentials is None:
+                port = self.server.add_insecure_port(listen)
+            else:
+                port = self.server.add_secure_port(listen, self.credentials)
         except RuntimeError as exc:  # grpc raises this when it cannot bind
             raise ConfigError(f"node.listen: cannot bind {listen}") from exc
         if port == 0 and not listen.startswith("unix"):
@@ -149,6 +155,14 @@ class NodeService:
         if self.config.port_file is not None:
             _write_atomically(self.config.port_file, f"{port}\n")
         log.info("service.started", address=listen, role=ROLE)
+        tls = self.config.local_tls
+        log.info(
+            "node.local_api",
+            exposed=not self.config.listen_is_local,
+            tls=tls is not None,
+            client_certificates=tls is not None and tls.client_ca is not None,
+            token=self.config.local_token_file is not None,
+        )
         return port
 
     def stop(self, grace: float = 2.0) -> None:
@@ -177,15 +191,14 @@ class NodeService:
 
 def build(config: NodeConfig, *, source: PseudonymSource | None = None) -> NodeService:
     """Everything a node needs, from its config; nothing is bound or started yet."""
+    local_tls.check_exposure(config)
     interceptors: list[grpc.ServerInterceptor] = []
     token = _read_token(config)
     if token is not None:
         interceptors.append(BearerTokenInterceptor(token))
-    elif not config.listen_is_local:
-        raise ConfigError(
-            f"node.listen: {config.listen} is reachable from other machines; "
-            "set node.local_token_file to require a bearer token"
-        )
+    credentials = None
+    if config.local_tls is not None:
+        credentials = local_tls.server_credentials(config.local_tls, network_ca=config.tls.ca_cert)
     local = open_local(config, source=source)
     signing_key = keys.load_signing_key(config.signing_key)
     sealer = Sealer(
@@ -211,7 +224,9 @@ def build(config: NodeConfig, *, source: PseudonymSource | None = None) -> NodeS
     node_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(local.node), server)
     health_servicer = transport.add_health_and_reflection(server, [SERVICE_NAME])
     exporter = metrics.Exporter(config.metrics_listen, config.metrics_port_file)
-    return NodeService(local, server, health_servicer, sender, feed, exporter=exporter)
+    return NodeService(
+        local, server, health_servicer, sender, feed, exporter=exporter, credentials=credentials
+    )
 
 
 def open_hub_channel(config: NodeConfig) -> grpc.Channel:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pseudonym import keyring
-from seinhuis import logs
+from seinhuis import backup, logs
 from seinhuis.crypto.keys import key_id
 from seinhuis.errors import SeinhuisError
 from seinhuis.lifecycle import serve_until_signalled
@@ -36,6 +36,20 @@ def register(parser: argparse.ArgumentParser) -> None:
     info = sub.add_parser("key-info", help="show key versions and public key ids (no secrets)")
     info.add_argument("--keyring", required=True, type=Path, metavar="DIR")
     info.set_defaults(func=_key_info)
+
+    backup.add_command(
+        sub,
+        what="the service's audit database",
+        config_help="pseudonym.toml",
+        database_of=_audit_database,
+    )
+
+
+def _audit_database(path: Path) -> Path:
+    """The audit database file (`seinhuis pseudonym backup`); the keyring is copied as files."""
+    from pseudonym import config
+
+    return config.load(path).audit_database
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -63,6 +63,8 @@ _SCHEMA: dict[str, Any] = {
         },
     },
 }
+#: The catalogue's JSON schema; `seinhuis policies check` validates with it to name lines too.
+SCHEMA = _SCHEMA
 
 
 @dataclass(frozen=True)

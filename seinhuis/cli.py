@@ -17,6 +17,7 @@ ROLES: list[tuple[str, str, str]] = [
     ("node", "node.cli", "run a partner node, send and import signals"),
     ("pseudonym", "pseudonym.cli", "run the pseudonymisation service, rotate its keys"),
     ("consent", "consent.cli", "run the consent registry"),
+    ("policies", "hub.policies_cli", "check the municipality's policy files and their cases"),
     ("demo", "seinhuis.demo", "run the whole network on this machine"),
 ]
 

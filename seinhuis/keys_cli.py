@@ -12,10 +12,11 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from seinhuis.atomic import publish, refuse_existing, temp_beside
 from seinhuis.crypto import keys
 from seinhuis.crypto.pki import DevCA
 from seinhuis.errors import ConfigError
@@ -249,6 +250,49 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--hub", default="127.0.0.1:50051", help="the hub's address for operator.toml"
     )
     staff.set_defaults(func=_cmd_add_staff)
+    from seinhuis import local_api_cert  # TLS for a node's local API (node/local_tls.py)
+
+    local_api_cert.register(sub)
+
+    signing = sub.add_parser(
+        "signing-key",
+        help="a new Ed25519 signing key pair for a partner node: PREFIX.key and PREFIX.pub",
+        description="Writes PREFIX.key (secret, mode 0600; the node's signing_key) and "
+        "PREFIX.pub (the verify key the municipality lists with `seinhuis hub partners "
+        "add-key`), and prints the key id.",
+    )
+    _key_pair_args(signing)
+    signing.set_defaults(func=_cmd_signing_key)
+    sealing = sub.add_parser(
+        "sealing-key",
+        help="a new X25519 sealing key pair for the hub: PREFIX.key and PREFIX.pub",
+        description="Writes PREFIX.key (secret, mode 0600; list it in the hub's sealing_keys) "
+        "and PREFIX.pub (what nodes seal to, their hub-sealing.pub), and prints the key id.",
+    )
+    _key_pair_args(sealing)
+    sealing.set_defaults(func=_cmd_sealing_key)
+    secret = sub.add_parser(
+        "secret",
+        help="a new random 32-byte secret key file, e.g. a node's cache key",
+        description="Writes FILE (mode 0600) holding a random 32-byte key under the label "
+        "seinhuis-LABEL; a node reads its cache_key with the label cache-key.",
+    )
+    secret.add_argument("file", type=Path, metavar="FILE")
+    secret.add_argument(
+        "--label", required=True, help="what the key is for, e.g. cache-key (a-z, 0-9, -)"
+    )
+    secret.add_argument("--force", action="store_true", help="replace an existing file")
+    secret.set_defaults(func=_cmd_secret)
+
+
+def _key_pair_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "prefix",
+        type=Path,
+        metavar="PREFIX",
+        help="path and name without extension, e.g. net/hub/sealing-2 (in an existing folder)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace existing key files")
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -271,4 +315,77 @@ def _cmd_add_staff(args: argparse.Namespace) -> int:
     folder = add_staff(args.directory, args.name, args.role, hub_address=args.hub)
     print(f"created {folder} (certificate and operator.toml) and listed {args.name} as")
     print(f"{args.role.lower()} in hub/staff.yaml; restart the hub to let them in")
+    return 0
+
+
+#: A key file's label: `seinhuis-<label> <hex>` (seinhuis.crypto.keys).
+KEY_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def _key_pair_paths(prefix: Path) -> tuple[Path, Path]:
+    """PREFIX.key and PREFIX.pub; a .key or .pub typed after the prefix is not doubled."""
+    if prefix.suffix in (".key", ".pub"):
+        prefix = prefix.with_suffix("")
+    if not prefix.name:
+        raise ConfigError(f"{prefix}: give a path and a file name without extension")
+    return prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub")
+
+
+def new_key_pair(
+    prefix: Path, kind: Literal["signing", "sealing"], *, force: bool = False
+) -> bytes:
+    """Generate a signing ("signing") or sealing ("sealing") key pair at PREFIX.key/.pub with the
+    key functions, atomically; never over existing files unless `force`. Returns the key id."""
+    private, public = _key_pair_paths(prefix)
+    refuse_existing([private, public], force=force)
+    temp_private, temp_public = temp_beside(private), temp_beside(public)
+    try:
+        if kind == "signing":
+            raw = bytes(keys.generate_signing_key(temp_private, temp_public).verify_key)
+        else:
+            raw = bytes(keys.generate_sealing_key(temp_private, temp_public).public_key)
+        temp_private.chmod(0o600)
+        temp_public.chmod(0o644)
+        # The public half goes first: a .key without its .pub is the worse half-done state.
+        publish(temp_public, public, replace=force)
+        publish(temp_private, private, replace=force)
+    finally:
+        temp_private.unlink(missing_ok=True)
+        temp_public.unlink(missing_ok=True)
+    return keys.key_id(raw)
+
+
+def new_secret(path: Path, label: str, *, force: bool = False) -> None:
+    """A random 32-byte key file (mode 0600) with the label seinhuis-<label>, atomically."""
+    if not KEY_LABEL.match(label):
+        raise ConfigError(f"--label {label!r}: must match {KEY_LABEL.pattern}, e.g. cache-key")
+    refuse_existing([path], force=force)
+    temp = temp_beside(path)
+    try:
+        keys.generate_secret(temp, label)
+        temp.chmod(0o600)
+        publish(temp, path, replace=force)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _cmd_signing_key(args: argparse.Namespace) -> int:
+    private, public = _key_pair_paths(args.prefix)
+    ident = new_key_pair(args.prefix, "signing", force=args.force)
+    print(f"wrote {private} (secret, mode 0600) and {public}")
+    print(f"key id {ident.hex()}")
+    return 0
+
+
+def _cmd_sealing_key(args: argparse.Namespace) -> int:
+    private, public = _key_pair_paths(args.prefix)
+    ident = new_key_pair(args.prefix, "sealing", force=args.force)
+    print(f"wrote {private} (secret, mode 0600) and {public}")
+    print(f"key id {ident.hex()}")
+    return 0
+
+
+def _cmd_secret(args: argparse.Namespace) -> int:
+    new_secret(args.file, args.label, force=args.force)
+    print(f"wrote {args.file} (seinhuis-{args.label}, 32 random bytes, mode 0600)")
     return 0

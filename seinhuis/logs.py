@@ -69,6 +69,8 @@ EVENTS: dict[str, frozenset[str]] = {
     "node.feed_disconnected": frozenset({"attempt", "code", "backoff_s"}),
     "node.thread_crashed": frozenset({"thread", "error_type"}),
     "node.consent_unchecked": frozenset(),
+    # how the local API is protected (node/local_tls.py): flags only, never a path or token
+    "node.local_api": frozenset({"exposed", "tls", "client_certificates", "token"}),
     # pseudonymisation service
     "pseudonym.evaluated": frozenset({"partner", "kind", "count", "key_version"}),
     "pseudonym.refused": frozenset({"partner", "code", "count"}),

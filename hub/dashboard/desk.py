@@ -1,7 +1,7 @@
 """The dashboard's reads, each recorded in the hub's audit log (who, what, when).
 
-The figures come from the store's aggregated reads and hub.figures, and are recorded as a view
-(VIEW_LIST with detail view=dashboard.figures) whose data concerns nobody in particular; the
+The figures come from the store's aggregated reads and hub.figures, and are recorded as
+VIEW_FIGURES (detail view=dashboard.figures), whose data concerns nobody in particular; the
 escalated cases are read and recorded in one transaction (HubStore.staff_cases), with whose
 data they are, so a resident asking "who looked at my data" learns of it. A page is shown only
 after its audit entry is written.
@@ -67,12 +67,12 @@ class DashboardDesk:
             AuditDraft(
                 actor_id=member.id,
                 actor_role=views.actor_role(member),
-                action=AuditAction.VIEW_LIST,
+                action=AuditAction.VIEW_FIGURES,
                 detail=AuditDraft.details(view=FIGURES_VIEW, unit=unit.value, by=dimension.value),
             ),
             now,
         )
-        _log(member)
+        _log(member, AuditAction.VIEW_FIGURES)
         return found
 
     def escalated(self, member: StaffMember) -> list[EscalatedCase]:
@@ -84,15 +84,15 @@ class DashboardDesk:
             return escalated_view(member, records, view, now.astimezone(dt.UTC).date())
 
         found = self._store.staff_cases(look, now)
-        _log(member)
+        _log(member, AuditAction.VIEW_LIST)
         return found
 
 
-def _log(member: StaffMember) -> None:
+def _log(member: StaffMember, action: AuditAction) -> None:
     log.info(
         "hub.staff_action",
         staff=member.id,
         role=member.role.value,
-        action=AuditAction.VIEW_LIST,
+        action=action,
         case=None,
     )

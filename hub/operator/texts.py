@@ -40,6 +40,7 @@ ACTION = {
     "CLOSE": "casus gesloten",
     "VIEW_AUDIT": "opgevraagd wie gegevens bekeek",
     "ESCALATION_NOTICE": "opschaling gemeld aan procesregisseur of bestuurder",
+    "VIEW_FIGURES": "overzichtscijfers bekeken",
 }
 PROBLEM = {
     "MISSING_ENTRY": "deze regel ontbreekt",

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from hub import audit
 from hub.audit import ActorRole, AuditAction, AuditDraft, Subject
-from hub.domain import StoredSignal
+from hub.judge import active_signal
 from hub.judgement.matching import suppress_duplicates
 from hub.judgement.model import (
-    ActiveSignal,
     Case,
     CaseStatus,
     CountedSignal,
@@ -89,24 +88,6 @@ class CaseDetail:
     escalation_deadline: dt.date | None
     outcome: Outcome | None
     closed_on: dt.date | None
-
-
-def active_signal(stored: StoredSignal, household: bytes) -> ActiveSignal:
-    """A stored signal as the judgement sees it. Like the judge, the hub holds no consent
-    details yet: no consent-based signal's sender is disclosable (disclosure_ok False)."""
-    r, s = stored.received, stored.received.signal
-    return ActiveSignal(
-        id=r.id,
-        partner_id=r.partner_id,
-        partner_type=r.partner_type,
-        signal_type=s.signal_type,
-        life_domain=s.life_domain,
-        urgency=s.urgency,
-        legal_basis=s.legal_basis,
-        observed_on=s.observed_on,
-        household=household,
-        person=s.person_pseudonym,
-    )
 
 
 def counted(record: CaseRecord) -> tuple[CountedSignal, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from hub.audit import AuditDraft, AuditEntry, Look
+from hub.audit import AuditDraft, AuditEntry, Look, Subject, household_subjects
 from hub.domain import (
     CaseNotice,
     Notification,
@@ -81,13 +81,29 @@ class NewNotice:
 @dataclass(frozen=True)
 class CaseWrite:
     """What judge_household writes back: the case (inserted or replaced by its id, its signal
-    set replaced), outreach changes, and feed entries."""
+    set replaced), outreach changes, feed entries, and escalation notices for municipal roles
+    (each with its audit entry), all in one transaction."""
 
     case: Case | None = None
     outreach_add: tuple[bytes, ...] = ()
     outreach_rule: str = ""
     outreach_remove: tuple[bytes, ...] = ()
     notices: tuple[NewNotice, ...] = ()
+    escalations: tuple[EscalationNotice, ...] = ()
+
+
+def case_subjects(state: HouseholdState, write: CaseWrite) -> frozenset[Subject]:
+    """Whom a judgement's escalation notices are about (for the audit log's "who looked"): the
+    household and the people the case's signals concern."""
+    case = write.case or state.case
+    ids = case.signal_ids if case is not None else frozenset()
+    persons = {
+        p
+        for s in state.signals
+        if s.received.id in ids and (p := s.received.signal.person_pseudonym) is not None
+    }
+    household = case.household if case is not None else b""
+    return household_subjects(household, persons)
 
 
 @dataclass(frozen=True)
@@ -221,8 +237,11 @@ class HubStore(ResidentRecords, ABC):
         """Re-key every pseudonym stored under from_version to to_version, in one transaction.
 
         `rekey(kind, pseudonym)` gives the new pseudonym ("PERSON" or "ADDRESS" kind). Signals
-        and population facts both move; a parenthood's second pseudonym is a person's.
-        Returns how many rows changed. On failure nothing changes.
+        and population facts both move; a parenthood's second pseudonym is a person's. So does
+        the judgement's own state keyed by those pseudonyms: each case's and outreach entry's
+        household key and the judgement queue, so a household keeps its case (and regiehouder)
+        across a rotation. Returns how many signals and facts changed. On failure nothing
+        changes.
         """
 
     @abstractmethod
@@ -361,11 +380,6 @@ class HubStore(ResidentRecords, ABC):
 
         NotFound when there is no such case; when `act` raises, nothing is written.
         """
-
-    @abstractmethod
-    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
-        """Keep an escalation notice for its municipal role and append an audit entry by the
-        hub (whose data: the case's household and people), in one transaction."""
 
     @abstractmethod
     def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:

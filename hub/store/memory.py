@@ -46,6 +46,7 @@ from hub.store.base import (
     StaffWrite,
     T,
     case_id_bytes,
+    case_subjects,
 )
 from hub.store.resident_memory import MemoryResidentRecords
 from hub.store.rows import rekey_event
@@ -76,6 +77,8 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
         self._feeds: dict[str, list[Notification]] = {}
         self._cases: dict[bytes, _CaseEntry] = {}
         self._outreach: dict[bytes, tuple[bytes, str]] = {}
+        # (current pseudonym, as an audit entry recorded it before a rotation)
+        self._aliases: set[tuple[bytes, bytes]] = set()
         self._audit: list[AuditEntry] = []
         self._escalations: list[EscalationRecord] = []
 
@@ -128,6 +131,12 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
                 self._claims.pop(seq, None)
 
     def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
+        moved: dict[bytes, bytes] = {}
+
+        def recorded(kind: str, pseudonym: bytes) -> bytes:
+            moved[pseudonym] = rekey(kind, pseudonym)
+            return moved[pseudonym]
+
         with self._lock:
             changed: dict[bytes, StoredSignal] = {}
             for sid, stored in self._signals.items():
@@ -137,10 +146,10 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
                 signal = dataclasses.replace(
                     s,
                     key_version=to_version,
-                    person_pseudonym=rekey("PERSON", s.person_pseudonym)
+                    person_pseudonym=recorded("PERSON", s.person_pseudonym)
                     if s.person_pseudonym
                     else None,
-                    address_pseudonym=rekey("ADDRESS", s.address_pseudonym),
+                    address_pseudonym=recorded("ADDRESS", s.address_pseudonym),
                 )
                 received = dataclasses.replace(stored.received, signal=signal)
                 changed[sid] = dataclasses.replace(stored, received=received)
@@ -148,11 +157,31 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
             for fid, item in self._facts.items():
                 if item.fact.key_version != from_version:
                     continue
-                fact = PopulationFact(to_version, rekey_event(item.fact.event, rekey))
+                fact = PopulationFact(to_version, rekey_event(item.fact.event, recorded))
                 facts[fid] = dataclasses.replace(item, fact=fact)
             self._signals.update(changed)
             self._facts.update(facts)
-            return len(changed) + len(facts)
+            residents = self._rekey_resident_records(
+                from_version, to_version, lambda p: recorded("PERSON", p)
+            )
+            self._move_household_keys(moved)
+            return len(changed) + len(facts) + residents
+
+    def _move_household_keys(self, moved: dict[bytes, bytes]) -> None:
+        # The audit log keeps what it recorded; aliases lead "who looked" there from the new key.
+        self._aliases = {(moved.get(c, c), e) for c, e in self._aliases}
+        recorded = {s.pseudonym for e in self._audit for s in e.subjects}
+        self._aliases |= {(moved[p], p) for p in recorded if p in moved}
+        for cid, entry in self._cases.items():
+            if entry.case.household in moved:
+                case = dataclasses.replace(entry.case, household=moved[entry.case.household])
+                self._cases[cid] = dataclasses.replace(entry, case=case)
+        for sid, (household, rule) in self._outreach.items():
+            if household in moved:
+                self._outreach[sid] = (moved[household], rule)
+        for seq, t in self._queue.items():
+            person = moved.get(t.person, t.person) if t.person is not None else None
+            self._queue[seq] = Touched(moved.get(t.address, t.address), person)
 
     def withdraw(
         self, partner_id: str, signal_id: bytes, reason: WithdrawReason, at: dt.datetime
@@ -326,6 +355,11 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
                 )
                 feed.append(n)
                 appended.append(n)
+            if write.escalations:
+                subjects = case_subjects(state, write)
+                for e in write.escalations:
+                    self._keep_escalation(e, at)
+                    self._append(audit.escalation_notice_draft(e, subjects), at)
         if appended:
             self._notify_changed()
         return appended
@@ -413,20 +447,6 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
         self._audit.append(entry)
         return entry
 
-    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
-        with self._lock:
-            entry = self._cases.get(case_id_bytes(notice.case_id))
-            subjects: frozenset[audit.Subject] = frozenset()
-            if entry is not None:
-                persons = {
-                    s.received.signal.person_pseudonym
-                    for s in self._record(entry.case).signals
-                    if s.received.signal.person_pseudonym is not None
-                }
-                subjects = audit.household_subjects(entry.case.household, persons)
-            self._keep_escalation(notice, at)
-            self._append(audit.escalation_notice_draft(notice, subjects), at)
-
     def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:
         with self._lock:
             return [r for r in self._escalations if case_ref is None or r.case_ref == case_ref]
@@ -442,6 +462,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
     def who_looked(self, subjects: Collection[bytes]) -> list[Look]:
         wanted = set(subjects)
         with self._lock:
+            wanted |= {earlier for current, earlier in self._aliases if current in wanted}
             return [
                 Look(e.seq, e.at, e.actor_role, e.action)
                 for e in self._audit

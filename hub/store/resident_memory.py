@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
+from consent.model import Pseudonym
 from hub.consent_check import ConsentNarrowing
 from hub.domain import StoredSignal
 from hub.resident import Objection, ObjectionState, RegiePreference, StatuteNotice
@@ -30,6 +31,31 @@ class MemoryResidentRecords(ResidentRecords):
         self._notices: dict[bytes, tuple[int, dt.datetime]] = {}
         self._objections: dict[bytes, Objection] = {}
         self._preferences: dict[bytes, RegiePreference] = {}
+
+    def _rekey_resident_records(
+        self, from_version: int, to_version: int, person: Callable[[bytes], bytes]
+    ) -> int:
+        """Move narrowings, objections and preferences of from_version (the caller holds the
+        lock); returns how many moved."""
+        moved = 0
+        for i, n in enumerate(self._narrowings):
+            if n.subject.key_version == from_version:
+                subject = Pseudonym(person(n.subject.value), to_version)
+                self._narrowings[i] = dataclasses.replace(n, subject=subject)
+                moved += 1
+        for oid, o in self._objections.items():
+            if o.key_version == from_version:
+                self._objections[oid] = dataclasses.replace(
+                    o, subject=person(o.subject), key_version=to_version
+                )
+                moved += 1
+        for key, p in list(self._preferences.items()):
+            if p.key_version == from_version:
+                del self._preferences[key]
+                new = dataclasses.replace(p, person=person(p.person), key_version=to_version)
+                self._preferences[new.person] = new
+                moved += 1
+        return moved
 
     # --- consent --------------------------------------------------------------------------------
 

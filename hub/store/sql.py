@@ -40,7 +40,7 @@ from hub.domain import (
 )
 from hub.judgement.model import Case, CaseStatus, EscalationLevel
 from hub.judgement.model import Outcome as CaseOutcome
-from hub.judgement.notifications import EscalationNotice, NoticeKind
+from hub.judgement.notifications import NoticeKind
 from hub.store import rows
 from hub.store.base import (
     CaseFacts,
@@ -57,12 +57,14 @@ from hub.store.base import (
     SignalTally,
     StaffWrite,
     case_id_bytes,
+    case_subjects,
 )
 from hub.store.bulk import BulkInsert
 from hub.store.memory import case_order
 from hub.store.resident_sql import SqlResidentRecords
 from hub.store.tables import (
     AUDIT,
+    AUDIT_ALIASES,
     AUDIT_SUBJECTS,
     CASE_SIGNALS,
     CASES,
@@ -70,8 +72,11 @@ from hub.store.tables import (
     FACTS,
     HOUSEHOLDS,
     JUDGE_QUEUE,
+    NARROWINGS,
     NOTIFICATIONS,
+    OBJECTIONS,
     OUTREACH,
+    PREFERENCES,
     SEEN,
     SIGNALS,
 )
@@ -160,6 +165,13 @@ class SqlHubStore(SqlResidentRecords, HubStore):
 
     def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
         def run() -> int:
+            # Every old pseudonym and its new one: what else is keyed by them follows.
+            moved: dict[bytes, bytes] = {}
+
+            def recorded(kind: str, pseudonym: bytes) -> bytes:
+                moved[pseudonym] = rekey(kind, pseudonym)
+                return moved[pseudonym]
+
             with self._writer.begin() as conn:
                 signals = conn.execute(
                     select(
@@ -169,10 +181,10 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                 signal_updates = [
                     {
                         "row_id": bytes(r.id),
-                        "new_person": rekey("PERSON", bytes(r.person_pseudonym))
+                        "new_person": recorded("PERSON", bytes(r.person_pseudonym))
                         if r.person_pseudonym is not None
                         else None,
-                        "new_address": rekey("ADDRESS", bytes(r.address_pseudonym)),
+                        "new_address": recorded("ADDRESS", bytes(r.address_pseudonym)),
                     }
                     for r in signals
                 ]
@@ -190,8 +202,8 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                     fact_updates.append(
                         {
                             "row_id": bytes(r.id),
-                            "new_subject": rekey("PERSON", bytes(r.subject_pseudonym)),
-                            "new_object": rekey(object_kind, bytes(r.object_pseudonym))
+                            "new_subject": recorded("PERSON", bytes(r.subject_pseudonym)),
+                            "new_object": recorded(object_kind, bytes(r.object_pseudonym))
                             if r.object_pseudonym is not None
                             else None,
                         }
@@ -218,7 +230,9 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                         ),
                         fact_updates,
                     )
-                return len(signal_updates) + len(fact_updates)
+                residents = _rekey_resident_records(conn, from_version, to_version, rekey)
+                _move_household_keys(conn, moved)
+                return len(signal_updates) + len(fact_updates) + residents
 
         return self._retrying(run)
 
@@ -426,17 +440,15 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         outreach: dict[bytes, set[bytes]] = {}
         with self._engine.connect() as conn:
             for chunk in _chunks(keys):
-                for r in conn.execute(select(CASES).where(CASES.c.household.in_(chunk))):
+                for r in conn.execute(_CASES_OF, {"keys": chunk}):
                     h = bytes(r.household)
                     if h not in latest or r.seq > latest[h].seq:
                         latest[h] = r
-                query = select(OUTREACH.c.household, OUTREACH.c.signal_id)
-                for r in conn.execute(query.where(OUTREACH.c.household.in_(chunk))):
+                for r in conn.execute(_OUTREACH_OF_MANY, {"keys": chunk}):
                     outreach.setdefault(bytes(r.household), set()).add(bytes(r.signal_id))
             members: dict[bytes, set[bytes]] = {bytes(r.id): set() for r in latest.values()}
             for chunk in _chunks(list(members)):
-                query = select(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id.in_(chunk))
-                for r in conn.execute(query):
+                for r in conn.execute(_SIGNALS_OF_CASES, {"keys": chunk}):
                     members[bytes(r.case_id)].add(bytes(r.signal_id))
         return {
             h: HouseholdCase(
@@ -456,12 +468,9 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         # both residences (object: an address) and parenthoods (object: a child).
         objects = list(set(addresses) | set(persons))
         with self._engine.connect() as conn:
-            for column, keys in (
-                (FACTS.c.subject_pseudonym, list(set(persons))),
-                (FACTS.c.object_pseudonym, objects),
-            ):
+            for query, keys in ((_FACTS_ABOUT, list(set(persons))), (_FACTS_NAMING, objects)):
                 for chunk in _chunks(keys):
-                    for r in conn.execute(select(FACTS).where(column.in_(chunk))):
+                    for r in conn.execute(query, {"keys": chunk}):
                         fact = rows.population_fact(r._mapping)
                         found[fact.id] = fact
         return sorted(found.values(), key=lambda f: (f.received_at, f.id))
@@ -527,6 +536,12 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                 )
                 conn.execute(insert(NOTIFICATIONS), [rows.notification_row(n)])
                 appended.append(n)
+            if write.escalations:
+                subjects = case_subjects(state, write)
+                for e in write.escalations:
+                    row = rows.escalation_row(e, case_id_bytes(e.case_id), at)
+                    conn.execute(insert(ESCALATIONS), [row])
+                    _append_audit(conn, audit.escalation_notice_draft(e, subjects), at)
         return appended
 
     @staticmethod
@@ -646,18 +661,6 @@ class SqlHubStore(SqlResidentRecords, HubStore):
             _append_audit(conn, write.audit, at)
         return result, appended
 
-    def record_escalation(self, notice: EscalationNotice, at: dt.datetime) -> None:
-        case_id = case_id_bytes(notice.case_id)
-
-        def run() -> None:
-            with self._writer.begin() as conn:
-                records = _case_records(conn, [case_id])
-                subjects = _subjects(records[0]) if records else frozenset()
-                conn.execute(insert(ESCALATIONS), [rows.escalation_row(notice, case_id, at)])
-                _append_audit(conn, audit.escalation_notice_draft(notice, subjects), at)
-
-        self._retrying(run)
-
     def escalation_records(self, case_ref: str | None = None) -> list[EscalationRecord]:
         query = select(ESCALATIONS).order_by(ESCALATIONS.c.seq)
         if case_ref is not None:
@@ -697,8 +700,12 @@ class SqlHubStore(SqlResidentRecords, HubStore):
     def who_looked(self, subjects: Collection[bytes]) -> list[Look]:
         found: dict[int, Look] = {}
         columns = (AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor_role, AUDIT.c.action)
+        wanted = set(subjects)
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(set(subjects))):
+            for chunk in _chunks(list(wanted)):
+                query = select(AUDIT_ALIASES.c.earlier).where(AUDIT_ALIASES.c.current.in_(chunk))
+                wanted.update(bytes(r[0]) for r in conn.execute(query))
+            for chunk in _chunks(list(wanted)):
                 query = (
                     select(*columns)
                     .join(AUDIT_SUBJECTS, AUDIT_SUBJECTS.c.seq == AUDIT.c.seq)
@@ -845,6 +852,88 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         return db.retry_transient(on_conflict_again)
 
 
+def _rekey_resident_records(
+    conn: Connection, from_version: int, to_version: int, rekey: Rekey
+) -> int:
+    """Narrowings, objections and preferences name a person by pseudonym and key version: they
+    move too, or a revocation would stop voiding receipts and a preference would be lost."""
+    moved = 0
+    for table, row_id, column in (
+        (NARROWINGS, NARROWINGS.c.id, NARROWINGS.c.subject),
+        (OBJECTIONS, OBJECTIONS.c.id, OBJECTIONS.c.subject),
+        (PREFERENCES, PREFERENCES.c.person, PREFERENCES.c.person),
+    ):
+        found = conn.execute(select(row_id, column).where(table.c.key_version == from_version))
+        updates = [{"row_key": r[0], "new_key": rekey("PERSON", bytes(r[1]))} for r in found.all()]
+        if updates:
+            conn.execute(
+                update(table)
+                .where(row_id == bindparam("row_key"))
+                .values({column.name: bindparam("new_key"), "key_version": to_version}),
+                updates,
+            )
+        moved += len(updates)
+    return moved
+
+
+def _move_household_keys(conn: Connection, moved: dict[bytes, bytes]) -> None:
+    """After a re-key: household keys (an address's pseudonym, or a person's at an institution)
+    and queued places follow their pseudonyms. Household lock rows are made again on demand."""
+    if not moved:
+        return
+    for table, row_id, column in (
+        (CASES, CASES.c.id, CASES.c.household),
+        (OUTREACH, OUTREACH.c.signal_id, OUTREACH.c.household),
+    ):
+        updates = [
+            {"row_key": bytes(r[0]), "new_key": moved[bytes(r[1])]}
+            for r in conn.execute(select(row_id, column))
+            if bytes(r[1]) in moved
+        ]
+        if updates:
+            conn.execute(
+                update(table)
+                .where(row_id == bindparam("row_key"))
+                .values({column.name: bindparam("new_key")}),
+                updates,
+            )
+    # The audit log keeps what it recorded; aliases lead "who looked" there from the new key.
+    # (A later re-key of the same version, for late deliveries, may meet the same pairs again.)
+    known = {
+        (bytes(r.current), bytes(r.earlier))
+        for r in conn.execute(select(AUDIT_ALIASES.c.current, AUDIT_ALIASES.c.earlier))
+    }
+    recorded = {bytes(p) for (p,) in conn.execute(select(AUDIT_SUBJECTS.c.pseudonym).distinct())}
+    wanted = {(moved.get(c, c), e) for c, e in known}
+    wanted |= {(moved[p], p) for p in recorded if p in moved}
+    if wanted != known:
+        conn.execute(delete(AUDIT_ALIASES))
+        conn.execute(insert(AUDIT_ALIASES), [{"current": c, "earlier": e} for c, e in wanted])
+    stale = [bytes(k) for (k,) in conn.execute(select(HOUSEHOLDS.c.key)) if bytes(k) in moved]
+    for chunk in _chunks(stale):
+        conn.execute(delete(HOUSEHOLDS).where(HOUSEHOLDS.c.key.in_(chunk)))
+    queued = [
+        {
+            "row_key": r.seq,
+            "new_address": moved.get(bytes(r.address), bytes(r.address)),
+            "new_person": moved.get(bytes(r.person), bytes(r.person))
+            if r.person is not None
+            else None,
+        }
+        for r in conn.execute(
+            select(JUDGE_QUEUE.c.seq, JUDGE_QUEUE.c.address, JUDGE_QUEUE.c.person)
+        )
+        if bytes(r.address) in moved or (r.person is not None and bytes(r.person) in moved)
+    ]
+    if queued:
+        conn.execute(
+            update(JUDGE_QUEUE)
+            .where(JUDGE_QUEUE.c.seq == bindparam("row_key"))
+            .values(address=bindparam("new_address"), person=bindparam("new_person")),
+            queued,
+        )
+
+
 def _household_signals(
     conn: Connection, addresses: Collection[bytes], persons: Collection[bytes]
 ) -> list[StoredSignal]:
@@ -969,6 +1058,16 @@ def _case_signals(conn: Connection, case_id: bytes) -> frozenset[bytes]:
 
 # The judge's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # building and hashing a new statement tree per household.
+# The judge's batch reads: compiled once; each call binds a list of keys.
+_FACTS_ABOUT = select(FACTS).where(FACTS.c.subject_pseudonym.in_(bindparam("keys", expanding=True)))
+_FACTS_NAMING = select(FACTS).where(FACTS.c.object_pseudonym.in_(bindparam("keys", expanding=True)))
+_CASES_OF = select(CASES).where(CASES.c.household.in_(bindparam("keys", expanding=True)))
+_OUTREACH_OF_MANY = select(OUTREACH.c.household, OUTREACH.c.signal_id).where(
+    OUTREACH.c.household.in_(bindparam("keys", expanding=True))
+)
+_SIGNALS_OF_CASES = select(CASE_SIGNALS).where(
+    CASE_SIGNALS.c.case_id.in_(bindparam("keys", expanding=True))
+)
 _SIGNALS_AT = select(SIGNALS).where(
     SIGNALS.c.address_pseudonym.in_(bindparam("keys", expanding=True))
 )

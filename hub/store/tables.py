@@ -126,6 +126,8 @@ class NotificationRow(HubModel, table=True):
     """One entry of a partner's feed; (partner, cursor) is unique and cursors only grow."""
 
     __tablename__ = "hub_notifications"
+    # The dashboard's figures look notices up by kind and case (when a case was briefed).
+    __table_args__ = (Index("ix_hub_notifications_kind_ref", "kind", "ref_id"),)
     partner_id: str = Field(sa_column=Column(String(64), primary_key=True))
     cursor: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     created_at: dt.datetime = Field(sa_column=_instant())
@@ -198,6 +200,8 @@ class AuditRow(HubModel, table=True):
     deleted. Whose data it concerns sits in hub_audit_subjects and is part of the hash."""
 
     __tablename__ = "hub_audit"
+    # The dashboard's figures look entries up by action and case (when a case was taken on).
+    __table_args__ = (Index("ix_hub_audit_action_case", "action", "case_ref"),)
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     at: dt.datetime = Field(sa_column=_instant())
     actor_id: str = Field(sa_column=Column(String(64), nullable=False))
@@ -219,6 +223,15 @@ class AuditSubjectRow(HubModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, ForeignKey("hub_audit.seq"), primary_key=True))
     kind: str = Field(sa_column=Column(String(16), primary_key=True))
     pseudonym: bytes = Field(sa_column=Column(LargeBinary(64), primary_key=True))
+
+
+class AuditSubjectAliasRow(HubModel, table=True):
+    """A pseudonym an audit entry recorded before an OPRF rotation, under its current one:
+    entries are hashed as written and never rewritten, so "who looked" finds them this way."""
+
+    __tablename__ = "hub_audit_subject_aliases"
+    current: bytes = Field(sa_column=Column(LargeBinary(64), primary_key=True))
+    earlier: bytes = Field(sa_column=Column(LargeBinary(64), primary_key=True))
 
 
 class EscalationNoticeRow(HubModel, table=True):
@@ -274,6 +287,7 @@ OUTREACH = table(OutreachRow.__tablename__)
 JUDGE_QUEUE = table(JudgeQueueRow.__tablename__)
 AUDIT = table(AuditRow.__tablename__)
 AUDIT_SUBJECTS = table(AuditSubjectRow.__tablename__)
+AUDIT_ALIASES = table(AuditSubjectAliasRow.__tablename__)
 ESCALATIONS = table(EscalationNoticeRow.__tablename__)
 
 

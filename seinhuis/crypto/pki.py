@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,48 @@ class DevCA:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
+        return self._write(directory, stem, cert, key)
+
+    def issue_server(
+        self,
+        directory: Path,
+        common_name: str,
+        hosts: Sequence[str],
+        *,
+        stem: str = "tls",
+        valid_until: dt.datetime | None = None,
+    ) -> TlsFiles:
+        """Write <stem>.crt and <stem>.key for a server known by `hosts` (DNS names or IP
+        addresses, the subject alternative names). Server use only: the certificate cannot
+        authenticate a client to any service of the network."""
+        if not hosts:
+            raise ValueError("a server certificate needs at least one host name or address")
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = _now()
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(valid_until or now + dt.timedelta(days=730))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return self._write(directory, stem, cert, key)
+
+    def _write(
+        self, directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+    ) -> TlsFiles:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{stem}.crt").write_bytes(cert.public_bytes(_PEM))
         _write_private(directory / f"{stem}.key", key)

@@ -88,6 +88,8 @@ class _AuditActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuditActi
     """Someone asked who looked at a person's or household's data."""
     AUDIT_ACTION_ESCALATION_NOTICE: _AuditAction.ValueType  # 8
     """The hub told a municipal role that a case reached it."""
+    AUDIT_ACTION_VIEW_FIGURES: _AuditAction.ValueType  # 9
+    """A member of staff viewed aggregated figures (the dashboard); they concern nobody."""
 
 class AuditAction(_AuditAction, metaclass=_AuditActionEnumTypeWrapper):
     """What an audit entry records."""
@@ -103,6 +105,8 @@ AUDIT_ACTION_VIEW_AUDIT: AuditAction.ValueType  # 7
 """Someone asked who looked at a person's or household's data."""
 AUDIT_ACTION_ESCALATION_NOTICE: AuditAction.ValueType  # 8
 """The hub told a municipal role that a case reached it."""
+AUDIT_ACTION_VIEW_FIGURES: AuditAction.ValueType  # 9
+"""A member of staff viewed aggregated figures (the dashboard); they concern nobody."""
 Global___AuditAction: _TypeAlias = AuditAction  # noqa: Y015
 
 class _AuditProblem:

@@ -200,3 +200,31 @@ def test_a_person_has_one_preference_which_can_be_cleared(store: HubStore) -> No
     assert store.clear_preference(me) is True
     assert store.clear_preference(me) is False
     assert store.preferences_of([me]) == []
+
+
+def test_a_rekey_moves_narrowings_objections_and_preferences_to_the_new_key(
+    store: HubStore,
+) -> None:
+    """After an OPRF rotation a revocation still voids receipts about the person, an objection
+    still names them and their preferred regiehouder still counts."""
+    school = statute_signal()
+    person = school.signal.person_pseudonym
+    assert person is not None and school.signal.key_version == 1
+    store.add_batch([school])
+    narrowing = ConsentNarrowing(
+        Pseudonym(person, 1), NOW, Source.category(PartnerType.HUISARTS), None, Purpose.SIGNALERING
+    )
+    store.add_consent_narrowing(narrowing)
+    store.add_objection(objection(school))
+    store.set_preference(RegiePreference(person, 1, RegiehouderChoice.SELF, NOW))
+    new = os.urandom(32)
+    moves = {person: new, school.signal.address_pseudonym: os.urandom(32)}
+
+    store.rekey(1, 2, lambda _kind, p: moves[p])
+
+    [moved] = store.consent_narrowings_since(NOW - dt.timedelta(days=1))
+    assert moved == dataclasses.replace(narrowing, subject=Pseudonym(new, 2))
+    [kept] = store.open_objections()
+    assert (kept.subject, kept.key_version) == (new, 2)
+    assert [(p.person, p.key_version) for p in store.preferences_of([new])] == [(new, 2)]
+    assert store.preferences_of([person]) == []

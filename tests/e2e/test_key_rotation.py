@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from hub.store.base import CaseSummary
 from seinhuis.keys_cli import PartnerSpec
 from seinhuis.v1 import node_pb2, vocabulary_pb2
 from seinhuis.vocabulary import PartnerType
@@ -17,7 +18,13 @@ from .conftest import Network
 
 pytestmark = pytest.mark.slow
 
-PARTNERS = [PartnerSpec("school-rot", PartnerType.SCHOOL), PartnerSpec("ggd-rot", PartnerType.GGD)]
+PARTNERS = [
+    PartnerSpec("school-rot", PartnerType.SCHOOL),
+    PartnerSpec("ggd-rot", PartnerType.GGD),
+    # Sends before the rotation, so that ggd-rot first sends after it (no old-key pseudonyms
+    # in its node's cache).
+    PartnerSpec("ggd-rot-b", PartnerType.GGD),
+]
 
 
 def _send(net: Network, partner: str, signal_type: int, ref: str) -> bytes:
@@ -55,6 +62,9 @@ def test_rotation_rekeys_the_hub_and_keeps_matching(network_factory) -> None:  #
     old = store.get_signal(before)
     store.close()
     assert old is not None and old.received.signal.key_version == 1
+    # Two partners, two life domains: a case with a regiehouder, before the rotation.
+    concern = _send(net, "ggd-rot-b", vocabulary_pb2.SIGNAL_TYPE_ZORGWEKKEND_GEDRAG, "rot-0")
+    [opened] = _cases_holding(net, {before, concern})
 
     _seinhuis("pseudonym", "rotate", "--keyring", str(net.layout.pseudonym_dir / "keyring"))
     time.sleep(1.5)  # the service notices a new key version within a second
@@ -72,6 +82,28 @@ def test_rotation_rekeys_the_hub_and_keeps_matching(network_factory) -> None:  #
     assert a.key_version == b.key_version == 2
     assert a.person_pseudonym == b.person_pseudonym != old.received.signal.person_pseudonym
     assert a.address_pseudonym == b.address_pseudonym
+    # The household kept its case across the rotation: the new signal joined it.
+    [kept] = _cases_holding(net, {before, concern, after})
+    assert (kept.ref, kept.regiehouder) == (opened.ref, opened.regiehouder)
+    store = net.hub_store()
+    try:
+        assert len(store.list_cases()) == 1
+    finally:
+        store.close()
+
+
+def _cases_holding(net: Network, signal_ids: set[bytes]) -> list[CaseSummary]:
+    """The cases whose signals include all of these, once the judge has judged them."""
+    deadline = time.monotonic() + 30
+    while True:
+        store = net.hub_store()
+        try:
+            found = [c for c in store.list_cases() if signal_ids <= store.case_signal_ids(c.id)]
+        finally:
+            store.close()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def test_the_hub_follows_a_rotation_by_itself(network_factory) -> None:  # type: ignore[no-untyped-def]

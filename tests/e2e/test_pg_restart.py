@@ -1,9 +1,10 @@
 """The hub survives a PostgreSQL restart during load and loses nothing.
 
 A school node streams signals to a hub on PostgreSQL; while delivery is in full flight the
-database server is stopped (fast: open transactions aborted, clients disconnected), kept down
-until the hub has answered the node UNAVAILABLE, and started again. The hub process never
-exits; afterwards every signal the node accepted is at the hub exactly once.
+database server goes away, is kept down until the hub has answered the node UNAVAILABLE, and
+is started again. It goes away in two ways: stopped (fast: open transactions aborted, clients
+disconnected), or SIGKILLed as in a crash (its start then replays the write-ahead log). The hub
+process never exits; afterwards every signal the node accepted is at the hub exactly once.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def _count(store: HubStore) -> int:
         return -1
 
 
+@pytest.mark.parametrize("how", ["stopped", "killed"])
 def test_hub_survives_a_postgres_restart_under_load_and_loses_nothing(
-    tmp_path: Path, postgres: PostgresServer, postgres_url: str
+    tmp_path: Path, postgres: PostgresServer, postgres_url: str, how: str
 ) -> None:
     if not postgres.owned:
         pytest.skip("the PostgreSQL server is not this session's own (SEINHUIS_TEST_POSTGRES_URL)")
@@ -89,7 +91,10 @@ def test_hub_survives_a_postgres_restart_under_load_and_loses_nothing(
             answers = pool.map(lambda r: stub.SubmitSignal(r, timeout=120), _requests())
 
             _wait_for(f"the hub to hold {STOP_AT} signals", lambda: _count(store) >= STOP_AT)
-            postgres.stop("fast")
+            if how == "killed":
+                postgres.kill()  # SIGKILL of the postmaster; its backends exit on their own
+            else:
+                postgres.stop("fast")
             try:
                 _wait_for(
                     "the hub to answer UNAVAILABLE while its database is down",

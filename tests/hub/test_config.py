@@ -82,6 +82,15 @@ def test_optional_keys_take_their_defaults(tmp_path: Path) -> None:
     assert config.rate_burst == 20_000
 
 
+def test_a_policies_folder_of_its_own_resolves_against_the_config_folder(tmp_path: Path) -> None:
+    """A municipality keeps its edited rules beside its config; without the key, the shipped
+    policies/ folder is used."""
+    assert load(write(tmp_path, EXAMPLE)).policies is None
+    own = 'registry = "partners.yaml"\npolicies = "regels"'
+    text = EXAMPLE.replace('registry = "partners.yaml"', own)
+    assert load(write(tmp_path, text)).policies == (tmp_path / "hub").resolve() / "regels"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [

@@ -177,7 +177,7 @@ def test_a_listing_is_audited_with_whose_data_it_showed(store: HubStore) -> None
     assert who_looked(store, persons=[person_a], households=[home_a]) == []
 
 
-def test_escalation_notices_from_the_judge_are_kept_and_audited_by_the_hub(
+def test_escalation_notices_from_the_judge_are_kept_and_audited_by_the_hub_with_the_case(
     store: HubStore,
 ) -> None:
     case, home, person = _stored_case(store, REF_A)
@@ -191,7 +191,14 @@ def test_escalation_notices_from_the_judge_are_kept_and_audited_by_the_hub(
         (),
         NOW.date(),
     )
-    store.record_escalation(notice, NOW)
+    # Written in the judgement's own transaction, so a crash cannot keep the case but lose the
+    # notice.
+    escalated = dataclasses.replace(case, escalation=EscalationLevel.PROCESREGISSEUR)
+    store.judge_household(
+        home, [home], [person], lambda _: CaseWrite(case=escalated, escalations=(notice,)), NOW
+    )
+    stored = store.get_case(case_id_bytes(case.id))
+    assert stored is not None and stored.escalation is EscalationLevel.PROCESREGISSEUR
     [record] = store.escalation_records()
     assert (record.case_ref, record.rule, record.deadline) == (case.id, "multi_complex", NOW.date())
     [entry] = store.audit_entries()
@@ -203,6 +210,26 @@ def test_escalation_notices_from_the_judge_are_kept_and_audited_by_the_hub(
     assert entry.detail_map["rule"] == "multi_complex"
     assert [x.action for x in store.who_looked([person])] == [AuditAction.ESCALATION_NOTICE]
     assert [x.action for x in store.who_looked([home])] == [AuditAction.ESCALATION_NOTICE]
+
+
+def test_who_looked_still_answers_after_one_rotation_and_another(store: HubStore) -> None:
+    """Entries keep the pseudonyms they were hashed with; after each re-key "who looked" finds
+    them from the person's and household's current pseudonyms, and the chain still holds."""
+    _, home_a, person_a = _stored_case(store, REF_A)
+    subjects = audit.household_subjects(home_a, [person_a])
+    store.append_audit(_draft(AuditAction.VIEW_AUDIT, None, subjects), NOW)
+    first = {home_a: pseudonym(), person_a: pseudonym()}
+    store.rekey(1, 2, lambda _kind, p: first[p])
+    _, home_b, person_b = _stored_case(store, REF_B)  # at key version 1: a late delivery
+    second = {**{first[p]: pseudonym() for p in first}, home_b: pseudonym(), person_b: pseudonym()}
+    store.rekey(2, 3, lambda _kind, p: second[p])
+    store.rekey(1, 3, lambda _kind, p: second[p])
+
+    now_person, now_home = second[first[person_a]], second[first[home_a]]
+    assert [x.action for x in store.who_looked([now_person])] == [AuditAction.VIEW_AUDIT]
+    assert [x.action for x in store.who_looked([now_home])] == [AuditAction.VIEW_AUDIT]
+    assert store.who_looked([second[person_b]]) == []
+    assert audit.verify(store.audit_entries()).intact
 
 
 def test_entries_chain_across_kinds_of_writes(store: HubStore) -> None:

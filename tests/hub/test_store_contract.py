@@ -458,3 +458,31 @@ def test_two_judges_never_claim_the_same_entries_until_a_claim_runs_out(store: H
     store.judgements_done([seq for seq, _ in second])
     later = NOW + lease + dt.timedelta(seconds=1)  # judge-a died holding its claim
     assert store.claim_judgements("judge-b", 10, later, lease) == first
+
+
+def test_a_rekey_moves_cases_outreach_and_queued_places_with_their_pseudonyms(
+    store: HubStore,
+) -> None:
+    """After an OPRF rotation a household keeps its case (and so its regiehouder): the case's
+    and the outreach entry's household key, and places still queued, follow the re-key."""
+    home, person = pseudonym(), pseudonym()
+    signal = _at(received_signal(), address=home, person=person)
+    store.add_batch([signal])
+    case = _case(home, frozenset({signal.id}))
+    write = CaseWrite(case=case, outreach_add=(signal.id,), outreach_rule="single-arrears")
+    store.judge_household(home, [home], [person], lambda s: write, NOW)
+    new = {home: pseudonym(), person: pseudonym()}
+
+    assert store.rekey(1, 2, lambda _kind, p: new[p]) == 1
+
+    moved = store.household_cases([new[home], home])
+    assert set(moved) == {new[home]}, "the case and outreach entry follow the address"
+    assert moved[new[home]].case == dataclasses.replace(case, household=new[home])
+    assert moved[new[home]].on_outreach == {signal.id}
+    assert [t for _, t in store.pending_judgements(10)] == [Touched(new[home], new[person])]
+    states: list[HouseholdState] = []
+    store.judge_household(
+        new[home], [new[home]], [new[person]], lambda s: states.append(s) or CaseWrite(), NOW
+    )
+    assert states[0].case == moved[new[home]].case
+    assert [s.received.id for s in states[0].signals] == [signal.id]

@@ -78,8 +78,9 @@ def test_unknown_enum_values_are_invalid_arguments(start_node: StartNode) -> Non
         assert "signal_type" in (info.value.details() or "")
 
 
-def test_an_exposed_node_requires_a_token_file(tmp_path: Path, node_keys: NodeKeys) -> None:
-    """Listening beyond loopback without local_token_file refuses to build."""
+def test_an_exposed_node_requires_tls_and_a_credential(tmp_path: Path, node_keys: NodeKeys) -> None:
+    """Listening beyond loopback without [node.local_tls] and a credential refuses to build
+    (tests/node/test_local_api_tls.py covers the exposed node over TLS)."""
     path = write_node_config(
         tmp_path / "exposed",
         partner_id="ggd-a",
@@ -90,15 +91,17 @@ def test_an_exposed_node_requires_a_token_file(tmp_path: Path, node_keys: NodeKe
         hub_sealing_pub=node_keys.hub_sealing_pub,
         listen="0.0.0.0:0",
     )
-    with pytest.raises(ConfigError, match="local_token_file"):
+    with pytest.raises(ConfigError, match=r"node\.listen: .*local_tls.*local_token_file"):
         build(node_config.load(path), source=FakePseudonyms())
 
 
-def test_an_exposed_node_checks_the_bearer_token(start_node: StartNode, tmp_path: Path) -> None:
+def test_a_configured_token_is_checked_on_loopback_too(
+    start_node: StartNode, tmp_path: Path
+) -> None:
     """Without or with a wrong token: UNAUTHENTICATED; with it: served. Health stays open."""
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    service = start_node(listen="0.0.0.0:0", token_file=token_file)
+    service = start_node(token_file=token_file)
     address = f"127.0.0.1:{service.port}"
     for token in (None, "wrong-token-of-some-length"):
         client = NodeClient(address, token=token)

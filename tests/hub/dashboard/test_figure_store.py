@@ -98,6 +98,14 @@ def _update(store: HubStore, case: Case, at: dt.datetime) -> None:
     store.judge_household(case.household, [case.household], [], lambda _s: CaseWrite(case=case), at)
 
 
+def _escalate(store: HubStore, notice: EscalationNotice, at: dt.datetime) -> None:
+    """An escalation notice as the judge writes it: with its judgement of the case."""
+    case = store.get_case(case_id_bytes(notice.case_id))
+    assert case is not None
+    home = case.household
+    store.judge_household(home, [home], [], lambda _s: CaseWrite(escalations=(notice,)), at)
+
+
 def test_signals_are_counted_per_day_of_arrival_domain_and_kind_of_partner(
     store: HubStore,
 ) -> None:
@@ -138,7 +146,8 @@ def test_case_facts_tell_when_a_case_was_briefed_taken_on_escalated_and_closed(
     )
     escalated_at = T0 + dt.timedelta(days=7)
     for kind in (NoticeKind.ESCALATED, NoticeKind.REVIEW):  # only escalations count
-        store.record_escalation(
+        _escalate(
+            store,
             EscalationNotice(
                 Role.PROCESREGISSEUR,
                 kind,

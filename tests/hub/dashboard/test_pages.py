@@ -170,7 +170,7 @@ def test_every_view_is_an_entry_in_the_audit_log(dashboard: Dashboard) -> None:
         assert verify(entries).intact
         new = entries[before:]
         assert [(e.actor_id, e.actor_role, e.action) for e in new] == [
-            ("operator", ActorRole.OPERATOR, AuditAction.VIEW_LIST),
+            ("operator", ActorRole.OPERATOR, AuditAction.VIEW_FIGURES),
             ("procesregisseur", ActorRole.PROCESREGISSEUR, AuditAction.VIEW_LIST),
         ]
         figures, escalations = new

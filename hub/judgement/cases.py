@@ -1,8 +1,12 @@
-"""Reading policy case files (policies/cases/<file>/<rule>/<allow|deny>/*.yaml) and running them.
+"""Policy cases: running a policies folder's allow/deny cases against its rules.
 
-A case file holds `description`, `input` and an optional `expect`. It sits under allow/ when
-its rule applies to the input (fires, names a regiehouder, escalates, erases...), under deny/
-when it does not. `expect` pins further details of the decision.
+Every named rule in matching.yaml, regie.yaml, deadlines.yaml and retention.yaml has cases beside
+it, in `cases/<file>/<rule>/<allow|deny>/*.yaml` (policies/cases/README.md). A case file holds
+`description`, `input` and an optional `expect`. It sits under allow/ when its rule applies to
+the input (fires, names a regiehouder, escalates, erases...), under deny/ when it does not.
+`expect` pins further details of the decision. `check` runs a whole folder: what `seinhuis
+policies check` and tests/policies run. Pure: the only input besides the files is the `today`
+each case names.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.households import Household
-from hub.judgement import assignment, engine, lifecycle, retention
+from hub.judgement import assignment, engine, lifecycle, policy, policyfile, retention
 from hub.judgement.deadlines import response_deadline
 from hub.judgement.decision import AddToOutreach, CloseCase
 from hub.judgement.model import (
@@ -31,6 +35,7 @@ from hub.judgement.model import (
 from hub.judgement.notifications import hidden_partners
 from hub.judgement.policy import DEFAULT_DIR, Policies
 from hub.judgement.policyfile import read
+from seinhuis import catalogue
 from seinhuis.vocabulary import LifeDomain, PartnerType, SignalType, Urgency, WithdrawReason
 
 CASES_DIR = DEFAULT_DIR / "cases"
@@ -344,3 +349,109 @@ def _retention(given: dict[str, Any], policies: Policies) -> Result:
         if rule is not None:
             fired.add(rule)
     return Result(frozenset(fired), details)
+
+
+# --- checking a folder ----------------------------------------------------------------------
+
+
+def holds(actual: Any, want: Any) -> bool:
+    """`want` matches `actual`; a mapping need only name the keys it cares about."""
+    if isinstance(want, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and holds(actual[k], v) for k, v in want.items()
+        )
+    return bool(actual == want)
+
+
+def verdict(case: CaseFile, policies: Policies) -> str | None:
+    """Why a case fails, or None when it passes: a case under allow/ makes its rule apply, one
+    under deny/ does not, and every detail it pins in `expect` holds."""
+    expect, result = run(case, policies)
+    if case.decision == "allow" and case.rule not in result.fired:
+        return f"the rule did not apply ({result.details})"
+    if case.decision == "deny" and case.rule in result.fired:
+        return f"the rule applied ({result.details})"
+    for key, want in expect.items():
+        if key not in result.details:
+            return f"expect: unknown expectation {key!r}"
+        if not holds(result.details[key], want):
+            return f"expect: {key} is {result.details[key]!r}, expected {want!r}"
+    return None
+
+
+def missing_cases(stem: str, folder: Path = DEFAULT_DIR) -> list[str]:
+    """`file/rule/decision` of each rule of a policy file without an allow or a deny case."""
+    root = folder / "cases"
+    return [
+        f"{stem}/{rule}/{decision}"
+        for rule in policy.rule_names(stem, folder)
+        for decision in DECISIONS
+        if not list((root / stem / rule / decision).glob("*.yaml"))
+    ]
+
+
+def stray_folders(folder: Path = DEFAULT_DIR) -> list[str]:
+    """Case folders that name no policy file and rule of it (left after a rename), and folders
+    other than allow/ and deny/ beside the cases."""
+    root = folder / "cases"
+    known = {(stem, rule) for stem in policy.FILES for rule in policy.rule_names(stem, folder)}
+    found = sorted(p for p in root.glob("*/*") if p.is_dir())
+    orphans = [f"{p.parent.name}/{p.name}" for p in found if (p.parent.name, p.name) not in known]
+    odd = [
+        f"{p.parent.parent.name}/{p.parent.name}/{p.name}"
+        for p in sorted(root.glob("*/*/*"))
+        if p.is_dir() and p.name not in DECISIONS
+    ]
+    return orphans + odd
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A case that failed (`what` is its id), or a rule or folder that is wrong."""
+
+    what: str
+    reason: str
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    rules: int
+    cases: int
+    failures: tuple[Failure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def check(folder: Path = DEFAULT_DIR) -> CheckReport:
+    """Load a policies folder as the hub does and run every case in its cases/ folder.
+
+    A malformed policy file raises PolicyError (file, line, field). Failing cases, a rule
+    without an allow and a deny case, and case folders for rules that do not exist are failures.
+    """
+    # The catalogue's own loader names file and field; read it as a policy file first to name
+    # the line as well.
+    policyfile.validate(policyfile.read(folder / "catalogue.yaml"), catalogue.SCHEMA)
+    policies = policy.load(folder)
+    cases = discover(folder / "cases")
+    failures: list[Failure] = []
+    for case in cases:
+        try:
+            reason = verdict(case, policies)
+        except Exception as exc:  # a malformed case file is that case's failure, not a crash
+            reason = f"cannot run: {type(exc).__name__}: {exc}"
+        if reason is not None:
+            failures.append(Failure(case.id, reason, case.path))
+    for stem in policy.FILES:
+        failures += [
+            Failure(gap, "no case here: every rule needs an allow and a deny case")
+            for gap in missing_cases(stem, folder)
+        ]
+    failures += [
+        Failure(stray, "not a rule of a policy file (or not allow/ or deny/)")
+        for stray in stray_folders(folder)
+    ]
+    rules = sum(len(policy.rule_names(stem, folder)) for stem in policy.FILES)
+    return CheckReport(rules=rules, cases=len(cases), failures=tuple(failures))
