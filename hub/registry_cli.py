@@ -33,7 +33,8 @@ def register(commands: Any) -> None:
     """Add `partners` and `staff` to the hub's commands (`commands`: its subparsers)."""
     partners = commands.add_parser(
         "partners",
-        help="list partners, add a partner's signing key, remove a partner (partners.yaml)",
+        help="list partners, add or remove a partner's signing key, remove a partner "
+        "(partners.yaml)",
         description="Edit and show the partner registry. Restart the hub after a change; the "
         "pseudonymisation service and the consent registry read their own copies.",
     )
@@ -66,13 +67,22 @@ def register(commands: Any) -> None:
         help=f"days of validity from --valid-from (default {DEFAULT_VALID_DAYS})",
     )
     add_key.set_defaults(func=partners_add_key_command)
+    remove_key = sub.add_parser(
+        "remove-key",
+        help="stop listing one of a partner's signing keys (the old one, after a rotation)",
+        description="Removes the key with KEY_ID (as `partners list` shows it) from the "
+        "partner's keys. A partner keeps at least one key: remove the partner instead.",
+    )
+    remove_key.add_argument("--partner", required=True, metavar="ID", help="the partner's id")
+    remove_key.add_argument("--key-id", required=True, metavar="KEY_ID", help="hex key id")
+    remove_key.set_defaults(func=partners_remove_key_command)
     remove = sub.add_parser(
         "remove",
         help="remove a partner (offboarding): its certificate and keys are refused after restart",
     )
     remove.add_argument("--partner", required=True, metavar="ID", help="the partner's id")
     remove.set_defaults(func=partners_remove_command)
-    for command in (listing, add_key, remove):
+    for command in (listing, add_key, remove_key, remove):
         command.add_argument(
             "--registry", required=True, type=Path, metavar="FILE", help="partners.yaml"
         )
@@ -131,6 +141,29 @@ def add_key(
     return key
 
 
+def remove_key(path: Path, partner_id: str, ident: str) -> dict[str, str]:
+    """Stop listing one of a partner's keys; returns the entry as it was.
+
+    Refuses a key the partner does not have, and the partner's last key.
+    """
+    data = _read_partners(path)
+    entry = _partner_entry(data, partner_id, path)
+    keys = entry.get("keys", [])
+    found = [k for k in keys if k.get("key_id") == ident.lower()]
+    if not found:
+        listed = ", ".join(k.get("key_id", "?") for k in keys) or "none"
+        raise ConfigError(f"{path}: partner {partner_id} has no key {ident} (listed: {listed})")
+    if len(keys) == 1:
+        raise ConfigError(
+            f"{path}: key {ident} is partner {partner_id}'s only key; list its new key first, "
+            "or remove the partner"
+        )
+    entry["keys"] = [k for k in keys if k is not found[0]]
+    _write_partners(path, data)
+    removed: dict[str, str] = found[0]
+    return removed
+
+
 def remove_partner(path: Path, partner_id: str) -> dict[str, Any]:
     """Take a partner out of partners.yaml; returns its entry as it was."""
     data = _read_partners(path)
@@ -178,6 +211,16 @@ def partners_add_key_command(args: argparse.Namespace) -> int:
         "restart the hub to accept it; then the partner sets signing_key to the new key and "
         "restarts its node"
     )
+    return 0
+
+
+def partners_remove_key_command(args: argparse.Namespace) -> int:
+    key = remove_key(args.registry, args.partner, args.key_id)
+    print(
+        f"removed key {key['key_id']} (valid until {key['valid_until']}) of {args.partner} "
+        f"from {args.registry}"
+    )
+    print("restart the hub: signatures by that key are refused from then on")
     return 0
 
 

@@ -69,6 +69,27 @@ def test_add_key_lists_the_key_beside_the_old_one(net: Path, capsys: Capture) ->
     assert sorted(p.name for p in registry_file.parent.glob(".*")) == []  # no temp file left
 
 
+def test_remove_key_retires_the_old_key_but_never_the_last(net: Path, capsys: Capture) -> None:
+    registry_file = net / "hub" / "partners.yaml"
+    [old] = registry_module.load(registry_file).partners["school-noord"].keys
+    public, verify = _new_public_key(net / "nodes" / "school-noord")
+    assert _add_key(registry_file, "school-noord", public) == 0
+    command = ["hub", "partners", "remove-key", "--registry", str(registry_file)]
+    school = [*command, "--partner", "school-noord"]
+
+    assert main([*school, "--key-id", old.key_id.hex()]) == 0
+    assert f"removed key {old.key_id.hex()}" in capsys.readouterr().out
+    [left] = registry_module.load(registry_file).partners["school-noord"].keys
+    assert left.key_id == keys.key_id(verify)
+
+    before = registry_file.read_text()
+    assert main([*school, "--key-id", old.key_id.hex()]) == 2
+    assert f"partner school-noord has no key {old.key_id.hex()}" in capsys.readouterr().err
+    assert main([*school, "--key-id", left.key_id.hex()]) == 2
+    assert "only key" in capsys.readouterr().err
+    assert registry_file.read_text() == before
+
+
 def test_add_key_with_a_chosen_validity(net: Path) -> None:
     """--valid-from (a date: UTC midnight) and --valid-days set the period."""
     registry_file = net / "hub" / "partners.yaml"
