@@ -48,6 +48,8 @@ SECTIONS: dict[str, Callable[..., list[Figure]]] = {
 MACHINE = "machine"
 LOAD_START = "1-minute load average at start (2 cores: above 2 means contention)"
 LOAD_END = "1-minute load average at end"
+#: A virtual machine's CPUs may be lent to others on the same host: figures drop with it.
+STOLEN = "CPU time stolen by the hypervisor during the run (above a few %: noisy host)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("bench", level=logging.WARNING)
 
     figures = [Figure(MACHINE, LOAD_START, net.load_average(), "")]
+    cpu_at_start = net.cpu_times()
     failed: list[str] = []
     for name, run in SECTIONS.items():
         if args.only and name != args.only:
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             net.say(f"{name}: FAILED\n{traceback.format_exc()}")
         net.say(f"{name}: {time.monotonic() - started:,.0f} s")
     figures.append(Figure(MACHINE, LOAD_END, net.load_average(), ""))
+    figures.append(Figure(MACHINE, STOLEN, net.stolen_share(cpu_at_start, net.cpu_times()), "%"))
 
     # Piped (make bench | tee, a test): wide enough that figure names do not wrap.
     report.render(figures, None if sys.stdout.isatty() else Console(width=200))

@@ -226,6 +226,23 @@ def _children(pid: int) -> list[int]:
     return [int(c) for c in found]
 
 
+def cpu_times() -> tuple[int, int]:
+    """(stolen, total) CPU ticks of the whole machine since boot, from /proc/stat ((0, 0)
+    where unknown). Stolen: time the hypervisor gave this virtual machine's CPUs to others."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
+def stolen_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The percentage of CPU time stolen between two cpu_times() readings."""
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 def load_average() -> float:
     """The one-minute load average (0.0 where unknown)."""
     try:

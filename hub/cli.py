@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hub import config as config_module
 from hub import household_view, institutions, registry_cli
+from hub import registry as registry_module
 from hub.config import MEMORY_URL
 from hub.domain import StoredSignal
 from hub.rekey import rekey_to_current
@@ -60,7 +61,27 @@ def register(parser: argparse.ArgumentParser) -> None:
         "action", nargs="?", choices=["serve"], default="serve", help=argparse.SUPPRESS
     )
     dashboard.set_defaults(func=dashboard_command)
-    for command in (serve, stats, signals, households, rekey, cases, migrate, dashboard):
+    after_restore = commands.add_parser(
+        "after-restore",
+        help="after restoring an older database backup: let partners' feeds resume",
+        description="Run once with the hub stopped, after its database was restored from a "
+        "backup (SQLite file or pg_restore). Partners' nodes resume their feeds after cursors "
+        "the restored database never issued; this moves every registered partner's next cursor "
+        "past them, so no new notice is skipped. It prints when the newest restored signal "
+        "arrived: what partners sent after that is lost and must be sent again.",
+    )
+    after_restore.set_defaults(func=after_restore_command)
+    for command in (
+        serve,
+        stats,
+        signals,
+        households,
+        rekey,
+        cases,
+        migrate,
+        dashboard,
+        after_restore,
+    ):
         command.add_argument("--config", type=Path, required=True, help="hub.toml")
     audit = commands.add_parser("audit", help="the audit log of staff's views and actions")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
@@ -113,6 +134,30 @@ def migrate_command(args: argparse.Namespace) -> int:
         print("the in-memory store has no schema to migrate")
         return 0
     print(migrate_database(config.database_url, SCHEMA))
+    return 0
+
+
+#: How far a restore moves each partner's feed: more notices than a partner gets in decades.
+FEED_GAP = 1_000_000_000
+
+
+def after_restore_command(args: argparse.Namespace) -> int:
+    config = config_module.load(args.config)
+    partners = sorted(registry_module.load(config.registry).partners)
+    store = _open_store(args.config)
+    try:
+        floors = store.raise_feed_floors(partners, FEED_GAP)
+        newest = store.newest_received_at()
+    finally:
+        store.close()
+    for partner_id, floor in floors.items():
+        print(f"{partner_id}: feed continues after cursor {floor}")
+    when = f"{newest:%Y-%m-%d %H:%M:%S} UTC" if newest is not None else "never (it is empty)"
+    print(
+        f"the restored database's newest signal or fact arrived {when}: ask the partners to "
+        "send again, with new references, what they sent after that; withdrawals made after "
+        "it must be made again too"
+    )
     return 0
 
 

@@ -249,6 +249,16 @@ class HubStore(ResidentRecords, ABC):
         """The stored signal with this id, withdrawn or not; None when unknown or erased."""
 
     @abstractmethod
+    def raise_feed_floors(self, partner_ids: Collection[str], gap: int) -> dict[str, int]:
+        """After restoring a backup: each partner's next feed cursor moves `gap` past the
+        highest it had (or was raised to), beyond any cursor the lost period can have issued,
+        so a node resuming from one of those still gets every new notice. Returns the floors."""
+
+    @abstractmethod
+    def newest_received_at(self) -> dt.datetime | None:
+        """When the newest stored signal or fact arrived (None: nothing stored)."""
+
+    @abstractmethod
     def list_signals(self, *, limit: int | None = None) -> list[StoredSignal]:
         """Stored signals in order of arrival (then id), at most `limit` of them."""
 

@@ -77,6 +77,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
         self._feeds: dict[str, list[Notification]] = {}
         self._cases: dict[bytes, _CaseEntry] = {}
         self._outreach: dict[bytes, tuple[bytes, str]] = {}
+        self._feed_floors: dict[str, int] = {}
         # (current pseudonym, as an audit entry recorded it before a rotation)
         self._aliases: set[tuple[bytes, bytes]] = set()
         self._audit: list[AuditEntry] = []
@@ -204,7 +205,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
             feed = self._feeds.setdefault(partner_id, [])
             notification = Notification(
                 partner_id=partner_id,
-                cursor=feed[-1].cursor + 1 if feed else 1,
+                cursor=self._next_cursor(feed, partner_id),
                 created_at=at,
                 kind=NotificationKind.SIGNAL_WITHDRAWN,
                 ref_id=signal_id,
@@ -217,6 +218,22 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
     def get_signal(self, signal_id: bytes) -> StoredSignal | None:
         with self._lock:
             return self._signals.get(signal_id)
+
+    def _next_cursor(self, feed: list[Notification], partner_id: str) -> int:
+        return max(feed[-1].cursor if feed else 0, self._feed_floors.get(partner_id, 0)) + 1
+
+    def raise_feed_floors(self, partner_ids: Collection[str], gap: int) -> dict[str, int]:
+        with self._lock:
+            for partner_id in set(partner_ids):
+                feed = self._feeds.get(partner_id, [])
+                self._feed_floors[partner_id] = self._next_cursor(feed, partner_id) - 1 + gap
+            return {p: self._feed_floors[p] for p in sorted(set(partner_ids))}
+
+    def newest_received_at(self) -> dt.datetime | None:
+        with self._lock:
+            instants = [s.received.received_at for s in self._signals.values()]
+            instants += [f.received_at for f in self._facts.values()]
+        return max(instants) if instants else None
 
     def list_signals(self, *, limit: int | None = None) -> list[StoredSignal]:
         with self._lock:
@@ -347,7 +364,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
                 feed = self._feeds.setdefault(notice.partner_id, [])
                 n = Notification(
                     partner_id=notice.partner_id,
-                    cursor=feed[-1].cursor + 1 if feed else 1,
+                    cursor=self._next_cursor(feed, notice.partner_id),
                     created_at=at,
                     kind=notice.kind,
                     ref_id=notice.notice.case_id or b"",
@@ -402,7 +419,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
             feed.append(
                 Notification(
                     partner_id=notice.partner_id,
-                    cursor=feed[-1].cursor + 1 if feed else 1,
+                    cursor=self._next_cursor(feed, notice.partner_id),
                     created_at=at,
                     kind=notice.kind,
                     ref_id=notice.notice.case_id or b"",

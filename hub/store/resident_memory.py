@@ -35,14 +35,17 @@ class MemoryResidentRecords(ResidentRecords):
     def _rekey_resident_records(
         self, from_version: int, to_version: int, person: Callable[[bytes], bytes]
     ) -> int:
-        """Move narrowings, objections and preferences of from_version (the caller holds the
-        lock); returns how many moved."""
+        """Copy narrowings, move objections and preferences of from_version to to_version (the
+        caller holds the lock); returns how many changed."""
         moved = 0
-        for i, n in enumerate(self._narrowings):
+        # Narrowings are copied (see hub.store.sql): they void receipts under either key.
+        for n in list(self._narrowings):
             if n.subject.key_version == from_version:
                 subject = Pseudonym(person(n.subject.value), to_version)
-                self._narrowings[i] = dataclasses.replace(n, subject=subject)
-                moved += 1
+                copy = dataclasses.replace(n, subject=subject)
+                if copy not in self._narrowings:
+                    self._narrowings.append(copy)
+                    moved += 1
         for oid, o in self._objections.items():
             if o.key_version == from_version:
                 self._objections[oid] = dataclasses.replace(

@@ -70,6 +70,7 @@ from hub.store.tables import (
     CASES,
     ESCALATIONS,
     FACTS,
+    FEED_FLOORS,
     HOUSEHOLDS,
     JUDGE_QUEUE,
     NARROWINGS,
@@ -358,14 +359,9 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                     .where(SIGNALS.c.id == signal_id)
                     .values(withdrawn_at=at.astimezone(dt.UTC), withdraw_reason=reason.value)
                 )
-            last = conn.execute(
-                select(func.max(NOTIFICATIONS.c.cursor)).where(
-                    NOTIFICATIONS.c.partner_id == partner_id
-                )
-            ).scalar()
             notification = Notification(
                 partner_id=partner_id,
-                cursor=int(last or 0) + 1,
+                cursor=_next_cursor(conn, partner_id),
                 created_at=at,
                 kind=NotificationKind.SIGNAL_WITHDRAWN,
                 ref_id=signal_id,
@@ -379,6 +375,30 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         with self._engine.connect() as conn:
             row = conn.execute(select(SIGNALS).where(SIGNALS.c.id == signal_id)).first()
         return rows.stored_signal(row._mapping) if row is not None else None
+
+    def raise_feed_floors(self, partner_ids: Collection[str], gap: int) -> dict[str, int]:
+        def run() -> dict[str, int]:
+            floors: dict[str, int] = {}
+            with self._writer.begin() as conn:
+                for partner_id in sorted(set(partner_ids)):
+                    floors[partner_id] = _next_cursor(conn, partner_id) - 1 + gap
+                    conn.execute(delete(FEED_FLOORS).where(FEED_FLOORS.c.partner_id == partner_id))
+                    conn.execute(
+                        insert(FEED_FLOORS),
+                        [{"partner_id": partner_id, "floor": floors[partner_id]}],
+                    )
+            return floors
+
+        return self._retrying(run)
+
+    def newest_received_at(self) -> dt.datetime | None:
+        with self._engine.connect() as conn:
+            found = [
+                conn.execute(select(func.max(SIGNALS.c.received_at))).scalar(),
+                conn.execute(select(func.max(FACTS.c.received_at))).scalar(),
+            ]
+        instants = [rows.utc(t) for t in found if t is not None]
+        return max(instants) if instants else None
 
     def list_signals(self, *, limit: int | None = None) -> list[StoredSignal]:
         query = select(SIGNALS).order_by(SIGNALS.c.received_at, SIGNALS.c.id).limit(limit)
@@ -525,10 +545,9 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                 )
             appended = []
             for notice in write.notices:
-                last = conn.execute(_LAST_CURSOR, {"partner_id": notice.partner_id}).scalar()
                 n = Notification(
                     partner_id=notice.partner_id,
-                    cursor=int(last or 0) + 1,
+                    cursor=_next_cursor(conn, notice.partner_id),
                     created_at=at,
                     kind=notice.kind,
                     ref_id=notice.notice.case_id or b"",
@@ -855,11 +874,12 @@ class SqlHubStore(SqlResidentRecords, HubStore):
 def _rekey_resident_records(
     conn: Connection, from_version: int, to_version: int, rekey: Rekey
 ) -> int:
-    """Narrowings, objections and preferences name a person by pseudonym and key version: they
-    move too, or a revocation would stop voiding receipts and a preference would be lost."""
-    moved = 0
+    """Residents' records name a person by pseudonym and key version. Objections and
+    preferences move, or a preference would be lost. A narrowing is copied under the new key
+    and kept under the old: it must void receipts the registry signed before the rotation
+    (old key) and after it (new key). Returns how many records moved or were copied."""
+    changed = 0
     for table, row_id, column in (
-        (NARROWINGS, NARROWINGS.c.id, NARROWINGS.c.subject),
         (OBJECTIONS, OBJECTIONS.c.id, OBJECTIONS.c.subject),
         (PREFERENCES, PREFERENCES.c.person, PREFERENCES.c.person),
     ):
@@ -872,8 +892,21 @@ def _rekey_resident_records(
                 .values({column.name: bindparam("new_key"), "key_version": to_version}),
                 updates,
             )
-        moved += len(updates)
-    return moved
+        changed += len(updates)
+    cell = ("at", "partner_type", "partner_id", "life_domain", "purpose")
+    copied = {
+        (bytes(r.subject), *(r._mapping[c] for c in cell))
+        for r in conn.execute(select(NARROWINGS).where(NARROWINGS.c.key_version == to_version))
+    }
+    copies = []
+    for r in conn.execute(select(NARROWINGS).where(NARROWINGS.c.key_version == from_version)):
+        copy = {c: r._mapping[c] for c in cell}
+        copy |= {"subject": rekey("PERSON", bytes(r.subject)), "key_version": to_version}
+        if (copy["subject"], *(copy[c] for c in cell)) not in copied:  # a re-key run again
+            copies.append(copy)
+    if copies:
+        conn.execute(insert(NARROWINGS), copies)
+    return changed + len(copies)
 
 
 def _move_household_keys(conn: Connection, moved: dict[bytes, bytes]) -> None:
@@ -1019,14 +1052,9 @@ def _subjects(record: CaseRecord) -> frozenset[Subject]:
 def _append_notices(conn: Connection, write: CaseWrite, at: dt.datetime) -> bool:
     """Append a staff action's feed notices; True when there were any."""
     for notice in write.notices:
-        last = conn.execute(
-            select(func.max(NOTIFICATIONS.c.cursor)).where(
-                NOTIFICATIONS.c.partner_id == notice.partner_id
-            )
-        ).scalar()
         n = Notification(
             partner_id=notice.partner_id,
-            cursor=int(last or 0) + 1,
+            cursor=_next_cursor(conn, notice.partner_id),
             created_at=at,
             kind=notice.kind,
             ref_id=notice.notice.case_id or b"",
@@ -1090,6 +1118,17 @@ _LOCK_HOUSEHOLD = (
 _LAST_CURSOR = select(func.max(NOTIFICATIONS.c.cursor)).where(
     NOTIFICATIONS.c.partner_id == bindparam("partner_id")
 )
+_FEED_FLOOR = select(FEED_FLOORS.c.floor).where(FEED_FLOORS.c.partner_id == bindparam("partner_id"))
+
+
+def _next_cursor(conn: Connection, partner_id: str) -> int:
+    """A partner's next feed cursor: above its last notice and above any floor a restore set."""
+    key = {"partner_id": partner_id}
+    last = conn.execute(_LAST_CURSOR, key).scalar()
+    floor = conn.execute(_FEED_FLOOR, key).scalar()
+    return max(int(last or 0), int(floor or 0)) + 1
+
+
 _CASE_BEFORE = select(CASES.c.seq, CASES.c.opened_at).where(CASES.c.id == bindparam("cid"))
 _LAST_CASE_SEQ = select(func.max(CASES.c.seq))
 _CLEAR_CASE_SIGNALS = delete(CASE_SIGNALS).where(CASE_SIGNALS.c.case_id == bindparam("cid"))

@@ -138,6 +138,15 @@ class NotificationRow(HubModel, table=True):
     payload: str | None = Field(sa_column=Column(Text, nullable=True))
 
 
+class FeedFloorRow(HubModel, table=True):
+    """After a restore from a backup: a partner's next feed cursor is above this, so it passes
+    every cursor the lost period issued (the partner's node resumes after one of those)."""
+
+    __tablename__ = "hub_feed_floors"
+    partner_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    floor: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class HouseholdLockRow(HubModel, table=True):
     """One row per household key the judge has seen: the row it locks (FOR UPDATE)."""
 
@@ -280,6 +289,7 @@ SEEN = table(SeenIdRow.__tablename__)
 SIGNALS = table(SignalRow.__tablename__)
 FACTS = table(PopulationFactRow.__tablename__)
 NOTIFICATIONS = table(NotificationRow.__tablename__)
+FEED_FLOORS = table(FeedFloorRow.__tablename__)
 HOUSEHOLDS = table(HouseholdLockRow.__tablename__)
 CASES = table(CaseRow.__tablename__)
 CASE_SIGNALS = table(CaseSignalRow.__tablename__)

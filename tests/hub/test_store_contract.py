@@ -14,6 +14,7 @@ import pytest
 from hub.domain import (
     CaseNotice,
     InvolvedContact,
+    Notification,
     NotificationKind,
     Parenthood,
     PopulationFact,
@@ -486,3 +487,31 @@ def test_a_rekey_moves_cases_outreach_and_queued_places_with_their_pseudonyms(
     )
     assert states[0].case == moved[new[home]].case
     assert [s.received.id for s in states[0].signals] == [signal.id]
+
+
+def test_after_a_restore_feeds_continue_past_every_cursor_the_lost_period_issued(
+    store: HubStore,
+) -> None:
+    """A node resumes its feed after the last cursor it saw, which a hub restored from an older
+    backup never issued; raised floors make the next notices land after it all the same."""
+    home = pseudonym()
+    cid = case_id_bytes("C-" + home.hex()[:20])
+
+    def notify(partner: str) -> Notification:
+        [n] = store.judge_household(
+            home, [home], [], lambda s: CaseWrite(notices=(_notice(cid, partner),)), NOW
+        )
+        return n
+
+    assert [notify("ggd-a").cursor for _ in range(3)] == [1, 2, 3]
+    assert store.newest_received_at() is None
+    store.add_batch([received_signal()])
+    assert store.newest_received_at() == NOW
+
+    assert store.raise_feed_floors(["ggd-a", "school-b"], 1000) == {"ggd-a": 1003, "school-b": 1000}
+    after = notify("ggd-a")
+    assert after.cursor == 1004
+    assert store.notifications_after("ggd-a", 7) == [after]  # a node that saw up to 7 before
+    assert notify("school-b").cursor == 1001
+    # A second restore moves on from there.
+    assert store.raise_feed_floors(["ggd-a"], 1000) == {"ggd-a": 2004}
