@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from seinhuis.atomic import publish, refuse_existing, temp_beside
+from seinhuis.atomic import publish, refuse_existing, temp_beside, write_text
 from seinhuis.crypto import keys
 from seinhuis.crypto.pki import DevCA
 from seinhuis.errors import ConfigError
@@ -151,9 +151,7 @@ def add_staff(
 def _write_staff(root: Path, registry: dict[str, Any]) -> None:
     path = root / "hub" / "staff.yaml"
     header = "# The hub's staff registry: who may use the operator interface, in which role.\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(header + yaml.safe_dump(registry, sort_keys=False))
-    tmp.replace(path)
+    _replace(path, header + yaml.safe_dump(registry, sort_keys=False))
 
 
 def write_operator_config(folder: Path, hub_address: str, *, server_name: str = "hub") -> Path:
@@ -188,9 +186,7 @@ def _write_registry(root: Path, registry: dict[str, Any]) -> None:
     path = root / "hub" / "partners.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# The hub's partner registry: who may connect and which keys they sign with.\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(header + yaml.safe_dump(registry, sort_keys=False))
-    tmp.replace(path)
+    _replace(path, header + yaml.safe_dump(registry, sort_keys=False))
     # The pseudonymisation service and the consent registry admit partners from their own
     # copies (seinhuis.partner_list); on one machine the copies follow the hub's registry.
     for service in PARTNER_LIST_HOLDERS:
@@ -208,13 +204,17 @@ def copy_partner_list(root: Path, folder: Path) -> Path:
     source = root / "hub" / "partners.yaml"
     target = folder / "partners.yaml"
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
     if source.exists():
-        shutil.copyfile(source, tmp)
+        _replace(target, source.read_text(encoding="utf-8"))
     else:
-        tmp.write_text("# No partners yet: copy the hub's partners.yaml here.\npartners: []\n")
-    tmp.replace(target)
+        _replace(target, "# No partners yet: copy the hub's partners.yaml here.\npartners: []\n")
     return target
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a registry atomically (a unique temp file beside it, then rename): a service
+    starting at that moment reads the old file or the new one. Registries are not secret."""
+    write_text(path, text, replace=True, mode=None if path.exists() else 0o644)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
