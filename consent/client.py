@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 
@@ -25,35 +25,11 @@ from consent.model import (
     Purpose,
 )
 from consent.representation import Actor
-from seinhuis.errors import CATALOG, SeinhuisError, Unauthenticated, Unavailable
-from seinhuis.transport import TlsFiles, secure_channel
+from seinhuis.errors import SeinhuisError
+from seinhuis.service_client import ServiceClient
+from seinhuis.transport import TlsFiles
 from seinhuis.v1 import consent_pb2, consent_pb2_grpc
 from seinhuis.vocabulary import LifeDomain, PartnerType
-
-_TRANSPORT_CODES = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
-)
-_BY_STATUS: dict[str, type[SeinhuisError]] = {status: cls for cls, status in CATALOG.items()}
-
-_T = TypeVar("_T")
-
-
-class RemoteUnauthenticated(Unauthenticated):
-    """The registry did not authenticate us; its own message is kept."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _error(exc: grpc.RpcError) -> SeinhuisError:
-    code: grpc.StatusCode = exc.code()
-    details = exc.details() or code.name
-    if code in _TRANSPORT_CODES:
-        return Unavailable(f"consent registry unavailable: {details}")
-    if code is grpc.StatusCode.UNAUTHENTICATED:
-        return RemoteUnauthenticated(details)
-    return _BY_STATUS.get(code.name, SeinhuisError)(details)
 
 
 @dataclass(frozen=True)
@@ -85,8 +61,9 @@ class ChangeStream:
     Iteration also ends when the registry stops; watch again from the last cursor seen.
     """
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, error: Callable[[grpc.RpcError], SeinhuisError]) -> None:
         self._call = call
+        self._error = error
         self._cancelled = False
 
     def __iter__(self) -> Iterator[ChangeNotice]:
@@ -96,7 +73,7 @@ class ChangeStream:
         except grpc.RpcError as exc:
             if self._cancelled and exc.code() is grpc.StatusCode.CANCELLED:
                 return  # we ended it ourselves
-            raise _error(exc) from None
+            raise self._error(exc) from None
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -109,11 +86,13 @@ class ChangeStream:
         self.cancel()
 
 
-class ConsentClient:
+class ConsentClient(ServiceClient):
     """A connection to the consent registry.
 
     Pass a target and TLS files (the client owns and closes the channel) or a channel.
     """
+
+    service_name = "consent registry"
 
     def __init__(
         self,
@@ -123,31 +102,8 @@ class ConsentClient:
         server_name: str | None = "consent",
         timeout_s: float = 10.0,
     ) -> None:
-        if isinstance(target, str):
-            if tls is None:
-                raise ValueError("a target needs TLS files")
-            self._channel = secure_channel(target, tls, server_name=server_name)
-            self._owns_channel = True
-        else:
-            self._channel, self._owns_channel = target, False
+        super().__init__(target, tls, server_name=server_name, timeout_s=timeout_s)
         self._stub = consent_pb2_grpc.ConsentServiceStub(self._channel)
-        self._timeout = timeout_s
-
-    def close(self) -> None:
-        if self._owns_channel:
-            self._channel.close()
-
-    def __enter__(self) -> ConsentClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _call(self, method: Callable[..., _T], request: Any) -> _T:
-        try:
-            return method(request, timeout=self._timeout)
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
 
     # --- nodes and the hub --------------------------------------------------------------------
 
@@ -175,7 +131,7 @@ class ConsentClient:
             try:
                 out.append(_answer(future.result()))
             except grpc.RpcError as exc:
-                out.append(_error(exc))
+                out.append(self._error(exc))
         return out
 
     def watch(self, after_cursor: int = 0) -> ChangeStream:
@@ -186,8 +142,8 @@ class ConsentClient:
         try:
             call = self._stub.Watch(consent_pb2.WatchRequest(after_cursor=after_cursor))
         except grpc.RpcError as exc:
-            raise _error(exc) from None
-        return ChangeStream(call)
+            raise self._error(exc) from None
+        return ChangeStream(call, self._error)
 
     # --- the portal ---------------------------------------------------------------------------
 

@@ -35,21 +35,22 @@ def population_from(facts: Iterable[domain.ReceivedPopulationFact]) -> household
 
 def active_signal_facts(store: HubStore) -> list[households.SignalFacts]:
     """The signals that still count: stored and not withdrawn."""
-    facts = []
-    for seq, stored in enumerate(store.list_signals()):
-        if stored.withdrawn_at is not None:
-            continue
-        s = stored.received.signal
-        facts.append(
-            households.SignalFacts(
-                id=stored.received.id,
-                address=s.address_pseudonym,
-                person=s.person_pseudonym,
-                observed_on=s.observed_on,
-                received_seq=seq,
-            )
+    return signal_facts(store.list_signals())
+
+
+def signal_facts(signals: Iterable[domain.StoredSignal]) -> list[households.SignalFacts]:
+    """What grouping needs of these signals (in arrival order), leaving out withdrawn ones."""
+    return [
+        households.SignalFacts(
+            id=s.received.id,
+            address=s.received.signal.address_pseudonym,
+            person=s.received.signal.person_pseudonym,
+            observed_on=s.received.signal.observed_on,
+            received_seq=seq,
         )
-    return facts
+        for seq, s in enumerate(signals)
+        if s.withdrawn_at is None
+    ]
 
 
 def current_view(store: HubStore, institutions: frozenset[bytes]) -> households.HouseholdView:

@@ -30,7 +30,7 @@ from hub.domain import (
     StoredSignal,
     Touched,
 )
-from hub.household_view import population_from
+from hub.household_view import population_from, signal_facts
 from hub.judgement import engine
 from hub.judgement.decision import AddToOutreach, Decision, LeaveOutreach
 from hub.judgement.model import ActiveSignal, Case, ContactPoint, Coordinator, RegistryView
@@ -211,7 +211,7 @@ class Judge:
                 {t.address}, {t.person} if t.person is not None else set()
             )
             where = households.current_addresses(
-                _facts(around.signals_of(places, people)), around.population
+                signal_facts(around.signals_of(places, people)), around.population
             )
             address = where.get(t.person, t.address) if t.person is not None else t.address
             key = t.person if address in institutions and t.person is not None else address
@@ -269,7 +269,7 @@ class Judge:
 
         def decide(state: HouseholdState, *, first: bool = False) -> CaseWrite:
             outcome.clear()
-            grouped = households.group(_facts(state.signals), population, institutions)
+            grouped = households.group(signal_facts(state.signals), population, institutions)
             household = next(
                 (h for h in grouped.households if h.key == key),
                 households.Household(key, key in institutions, frozenset(), ()),
@@ -477,20 +477,6 @@ def _contact(c: ContactPoint | None) -> str | None:
     if c is None:
         return None
     return c.contact or c.partner_id
-
-
-def _facts(signals: Iterable[StoredSignal]) -> list[households.SignalFacts]:
-    return [
-        households.SignalFacts(
-            id=s.received.id,
-            address=s.received.signal.address_pseudonym,
-            person=s.received.signal.person_pseudonym,
-            observed_on=s.received.signal.observed_on,
-            received_seq=seq,
-        )
-        for seq, s in enumerate(signals)
-        if s.withdrawn_at is None
-    ]
 
 
 def active_signal(stored: StoredSignal, household: bytes) -> ActiveSignal:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from hub import households
 from hub.domain import StoredSignal
-from hub.household_view import population_from
+from hub.household_view import population_from, signal_facts
 from hub.judgement.model import Case
 from hub.registry import Registry
 from hub.store import HubStore
@@ -93,7 +93,7 @@ def resident_household(
     population = population_from(store.population_facts_about(addresses, asked))
     persons = set(asked) | {p for p, r in population.residence.items() if r.address in addresses}
     found = store.household_signals(addresses, persons)
-    grouped = households.group(_facts(found), population, institutions)
+    grouped = households.group(signal_facts(found), population, institutions)
     # The resident's household; without a register entry for them (the hub knows people only
     # by the register and by signals), the household of the first child it knows.
     mine, first = next(
@@ -140,19 +140,5 @@ def residents_at(store: HubStore, address: bytes) -> list[bytes]:
     if registered:
         return registered
     found = store.household_signals([address], ())
-    where = households.current_addresses(_facts(found), population)
+    where = households.current_addresses(signal_facts(found), population)
     return sorted({p for p, a in where.items() if a == address})
-
-
-def _facts(signals: Sequence[StoredSignal]) -> list[households.SignalFacts]:
-    return [
-        households.SignalFacts(
-            id=s.received.id,
-            address=s.received.signal.address_pseudonym,
-            person=s.received.signal.person_pseudonym,
-            observed_on=s.received.signal.observed_on,
-            received_seq=seq,
-        )
-        for seq, s in enumerate(signals)
-        if s.withdrawn_at is None
-    ]

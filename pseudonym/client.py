@@ -8,8 +8,7 @@ failures as Unavailable.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import grpc
 
@@ -17,54 +16,29 @@ from pseudonym import serde
 from pseudonym.model import KeyInfo
 from seinhuis.crypto import oprf
 from seinhuis.errors import (
-    CATALOG,
     CryptoError,
     InvalidArgument,
-    SeinhuisError,
-    Unauthenticated,
     Unavailable,
 )
-from seinhuis.transport import TlsFiles, secure_channel
+from seinhuis.service_client import RemoteUnauthenticated, ServiceClient
+from seinhuis.transport import TlsFiles
 from seinhuis.v1 import pseudonym_pb2, pseudonym_pb2_grpc, vocabulary_pb2
 from seinhuis.vocabulary import IdentifierKind
 
-__all__ = ["DEFAULT_MAX_BATCH", "KeyInfo", "PseudonymClient"]
+__all__ = ["DEFAULT_MAX_BATCH", "KeyInfo", "PseudonymClient", "RemoteUnauthenticated"]
 
 DEFAULT_MAX_BATCH = 10_000
 #: How often pseudonymize starts over when a rotation lands between its batches.
 _ROTATION_RETRIES = 2
-_TRANSPORT_CODES = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
-)
-_BY_STATUS: dict[str, type[SeinhuisError]] = {status: cls for cls, status in CATALOG.items()}
-
-_T = TypeVar("_T")
 
 
-class RemoteUnauthenticated(Unauthenticated):
-    """The service did not authenticate us; unlike the hub's fixed message, its own is kept."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _error(exc: grpc.RpcError) -> SeinhuisError:
-    code: grpc.StatusCode = exc.code()
-    details = exc.details() or code.name
-    if code in _TRANSPORT_CODES:
-        return Unavailable(f"pseudonymisation service unavailable: {details}")
-    if code is grpc.StatusCode.UNAUTHENTICATED:
-        return RemoteUnauthenticated(details)
-    cls = _BY_STATUS.get(code.name, SeinhuisError)
-    return cls(details)
-
-
-class PseudonymClient:
+class PseudonymClient(ServiceClient):
     """A connection to the pseudonymisation service.
 
     Pass a target and TLS files (the client owns and closes the channel) or a channel.
     """
+
+    service_name = "pseudonymisation service"
 
     def __init__(
         self,
@@ -77,32 +51,9 @@ class PseudonymClient:
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        if isinstance(target, str):
-            if tls is None:
-                raise ValueError("a target needs TLS files")
-            self._channel = secure_channel(target, tls, server_name=server_name)
-            self._owns_channel = True
-        else:
-            self._channel, self._owns_channel = target, False
+        super().__init__(target, tls, server_name=server_name, timeout_s=timeout_s)
         self._stub = pseudonym_pb2_grpc.PseudonymServiceStub(self._channel)
         self._max_batch = max_batch
-        self._timeout = timeout_s
-
-    def close(self) -> None:
-        if self._owns_channel:
-            self._channel.close()
-
-    def __enter__(self) -> PseudonymClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _call(self, method: Callable[..., _T], request: Any) -> _T:
-        try:
-            return method(request, timeout=self._timeout)
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
 
     def key_info(self) -> KeyInfo:
         response = self._call(self._stub.GetKeyInfo, pseudonym_pb2.GetKeyInfoRequest())
@@ -170,8 +121,8 @@ class PseudonymClient:
                 unfinished.cancel()
         return versions.pop(), out
 
-    @staticmethod
     def _collect(
+        self,
         blinds: list[bytes],
         future: grpc.Future[pseudonym_pb2.EvaluateResponse],
         versions: set[int],
@@ -179,7 +130,7 @@ class PseudonymClient:
         try:
             response = future.result()
         except grpc.RpcError as exc:
-            raise _error(exc) from None
+            raise self._error(exc) from None
         versions.add(response.key_version)
         evaluated = response.evaluated_elements
         if len(evaluated) != len(blinds):

@@ -10,9 +10,9 @@ hub admits only the names in its `[hub.consent] client_ids`. Transport failures 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
@@ -28,16 +28,13 @@ from consent.portal.household import (
     SignalState,
 )
 from consent.portal.records import Objection, RegiehouderPreference
-from seinhuis.errors import CATALOG, InvalidArgument, SeinhuisError, Unavailable
+from seinhuis.errors import InvalidArgument, SeinhuisError, Unavailable
 from seinhuis.serde import date_from_proto, enum_from_proto, enum_to_proto
-from seinhuis.transport import TlsFiles, secure_channel
+from seinhuis.service_client import BY_STATUS, TRANSPORT_CODES, ServiceClient
+from seinhuis.transport import TlsFiles
 from seinhuis.v1 import consent_pb2, feed_pb2, resident_pb2, resident_pb2_grpc, vocabulary_pb2
 from seinhuis.vocabulary import LegalBasis, PartnerType, SignalType
 
-_TRANSPORT = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
-)
-_BY_STATUS: dict[str, type[SeinhuisError]] = {status: cls for cls, status in CATALOG.items()}
 _T = TypeVar("_T")
 
 
@@ -58,14 +55,7 @@ def _person(p: Pseudonym) -> consent_pb2.ConsentPerson:
     return consent_pb2.ConsentPerson(pseudonym=p.value, key_version=p.key_version)
 
 
-def _error(exc: grpc.RpcError) -> SeinhuisError:
-    code: grpc.StatusCode = exc.code()
-    if code in _TRANSPORT:
-        return Unavailable(f"the hub is not reachable ({code.name})")
-    return _BY_STATUS.get(code.name, SeinhuisError)(f"hub: {exc.details() or code.name}")
-
-
-class HubResidentClient:
+class HubResidentClient(ServiceClient):
     """A connection to the hub's ResidentService; close() when done."""
 
     def __init__(
@@ -76,31 +66,14 @@ class HubResidentClient:
         server_name: str = "hub",
         timeout_s: float = 10.0,
     ) -> None:
-        if isinstance(target, str):
-            if tls is None:
-                raise ValueError("a target needs TLS files")
-            self._channel = secure_channel(target, tls, server_name=server_name)
-            self._owns = True
-        else:
-            self._channel, self._owns = target, False
+        super().__init__(target, tls, server_name=server_name, timeout_s=timeout_s)
         self._stub = resident_pb2_grpc.ResidentServiceStub(self._channel)
-        self._timeout = timeout_s
 
-    def close(self) -> None:
-        if self._owns:
-            self._channel.close()
-
-    def __enter__(self) -> HubResidentClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _call(self, method: Callable[..., _T], request: Any) -> _T:
-        try:
-            return method(request, timeout=self._timeout)
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+    def _error(self, exc: grpc.RpcError) -> SeinhuisError:
+        code: grpc.StatusCode = exc.code()
+        if code in TRANSPORT_CODES:
+            return Unavailable(f"the hub is not reachable ({code.name})")
+        return BY_STATUS.get(code.name, SeinhuisError)(f"hub: {exc.details() or code.name}")
 
     # --- HouseholdInfoSource ------------------------------------------------------------------
 

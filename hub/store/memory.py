@@ -39,6 +39,7 @@ from hub.store.base import (
     HouseholdCase,
     HouseholdState,
     HubStore,
+    NewNotice,
     Outcome,
     Rekey,
     SignalKind,
@@ -222,6 +223,23 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
     def _next_cursor(self, feed: list[Notification], partner_id: str) -> int:
         return max(feed[-1].cursor if feed else 0, self._feed_floors.get(partner_id, 0)) + 1
 
+    def _append_notices(self, notices: Sequence[NewNotice], at: dt.datetime) -> list[Notification]:
+        """Append feed notices, each at its partner's next cursor (the caller holds the lock)."""
+        appended = []
+        for notice in notices:
+            feed = self._feeds.setdefault(notice.partner_id, [])
+            n = Notification(
+                partner_id=notice.partner_id,
+                cursor=self._next_cursor(feed, notice.partner_id),
+                created_at=at,
+                kind=notice.kind,
+                ref_id=notice.notice.case_id or b"",
+                case=notice.notice,
+            )
+            feed.append(n)
+            appended.append(n)
+        return appended
+
     def raise_feed_floors(self, partner_ids: Collection[str], gap: int) -> dict[str, int]:
         with self._lock:
             for partner_id in set(partner_ids):
@@ -359,19 +377,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
                 self._outreach.pop(sid, None)
             for sid in write.outreach_add:
                 self._outreach[sid] = (household, write.outreach_rule)
-            appended = []
-            for notice in write.notices:
-                feed = self._feeds.setdefault(notice.partner_id, [])
-                n = Notification(
-                    partner_id=notice.partner_id,
-                    cursor=self._next_cursor(feed, notice.partner_id),
-                    created_at=at,
-                    kind=notice.kind,
-                    ref_id=notice.notice.case_id or b"",
-                    case=notice.notice,
-                )
-                feed.append(n)
-                appended.append(n)
+            appended = self._append_notices(write.notices, at)
             if write.escalations:
                 subjects = case_subjects(state, write)
                 for e in write.escalations:
@@ -414,18 +420,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
             cid = case_id_bytes(case.id)
             before = self._cases[cid]
             self._cases[cid] = dataclasses.replace(before, case=case, updated_at=at)
-        for notice in write.case.notices:
-            feed = self._feeds.setdefault(notice.partner_id, [])
-            feed.append(
-                Notification(
-                    partner_id=notice.partner_id,
-                    cursor=self._next_cursor(feed, notice.partner_id),
-                    created_at=at,
-                    kind=notice.kind,
-                    ref_id=notice.notice.case_id or b"",
-                    case=notice.notice,
-                )
-            )
+        self._append_notices(write.case.notices, at)
         for n in write.escalations:
             self._keep_escalation(n, at)
         self._append(write.audit, at)

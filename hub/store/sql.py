@@ -51,6 +51,7 @@ from hub.store.base import (
     HouseholdCase,
     HouseholdState,
     HubStore,
+    NewNotice,
     Outcome,
     Rekey,
     SignalKind,
@@ -543,18 +544,7 @@ class SqlHubStore(SqlResidentRecords, HubStore):
                         for sid in write.outreach_add
                     ],
                 )
-            appended = []
-            for notice in write.notices:
-                n = Notification(
-                    partner_id=notice.partner_id,
-                    cursor=_next_cursor(conn, notice.partner_id),
-                    created_at=at,
-                    kind=notice.kind,
-                    ref_id=notice.notice.case_id or b"",
-                    case=notice.notice,
-                )
-                conn.execute(insert(NOTIFICATIONS), [rows.notification_row(n)])
-                appended.append(n)
+            appended = _append_notices(conn, write.notices, at)
             if write.escalations:
                 subjects = case_subjects(state, write)
                 for e in write.escalations:
@@ -674,7 +664,7 @@ class SqlHubStore(SqlResidentRecords, HubStore):
             result, write = act(record)
             if write.case.case is not None:
                 self._write_case(conn, household, write.case.case, at)
-            appended = _append_notices(conn, write.case, at)
+            appended = bool(_append_notices(conn, write.case.notices, at))
             for n in write.escalations:
                 conn.execute(insert(ESCALATIONS), [rows.escalation_row(n, case_id, at)])
             _append_audit(conn, write.audit, at)
@@ -1040,18 +1030,13 @@ def _case_records(conn: Connection, case_ids: Sequence[bytes] | None) -> list[Ca
     return out
 
 
-def _subjects(record: CaseRecord) -> frozenset[Subject]:
-    persons = {
-        s.received.signal.person_pseudonym
-        for s in record.signals
-        if s.received.signal.person_pseudonym is not None
-    }
-    return audit.household_subjects(record.case.household, persons)
-
-
-def _append_notices(conn: Connection, write: CaseWrite, at: dt.datetime) -> bool:
-    """Append a staff action's feed notices; True when there were any."""
-    for notice in write.notices:
+def _append_notices(
+    conn: Connection, notices: Sequence[NewNotice], at: dt.datetime
+) -> list[Notification]:
+    """Append feed notices (a judgement's or a staff action's), each at its partner's next
+    cursor; returns them as appended."""
+    appended = []
+    for notice in notices:
         n = Notification(
             partner_id=notice.partner_id,
             cursor=_next_cursor(conn, notice.partner_id),
@@ -1061,7 +1046,8 @@ def _append_notices(conn: Connection, write: CaseWrite, at: dt.datetime) -> bool
             case=notice.notice,
         )
         conn.execute(insert(NOTIFICATIONS), [rows.notification_row(n)])
-    return bool(write.notices)
+        appended.append(n)
+    return appended
 
 
 def _append_audit(conn: Connection, draft: AuditDraft, at: dt.datetime) -> AuditEntry:

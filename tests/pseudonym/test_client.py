@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from pseudonym.client import PseudonymClient, _error
+from pseudonym.client import PseudonymClient
 from seinhuis.crypto import oprf
 from seinhuis.errors import (
     CryptoError,
@@ -95,6 +95,12 @@ def test_an_over_long_input_is_named_by_its_index_in_the_call() -> None:
             IdentifierKind.PERSON, [b"a", b"b", b"c", b"x" * 65536]
         )
     assert evaluate.calls == 0
+
+
+def _error(exc: grpc.RpcError) -> SeinhuisError:
+    """How the client turns a failed call into an error (never connects)."""
+    with grpc.insecure_channel("127.0.0.1:9") as channel:
+        return PseudonymClient(channel)._error(exc)
 
 
 class _RpcError(grpc.RpcError):
