@@ -25,8 +25,8 @@ from nacl.signing import VerifyKey
 from hub import config as hub_config
 from hub import registry as hub_registry
 from hub.servicer import stream_envelopes
-from hub.wiring import write_port_file
 from seinhuis import transport
+from seinhuis.atomic import write_port_file
 from seinhuis.crypto.envelope import Opener
 from seinhuis.crypto.keys import load_sealing_key
 from seinhuis.errors import SeinhuisError

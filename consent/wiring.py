@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -20,6 +18,7 @@ from consent.servicer import ConsentServicer
 from consent.store.base import ConsentStore
 from consent.store.sql import SqlConsentStore
 from seinhuis import logs, metrics, partner_list, transport
+from seinhuis.atomic import write_port_file
 from seinhuis.errors import ConfigError
 from seinhuis.v1 import consent_pb2, consent_pb2_grpc
 
@@ -72,7 +71,7 @@ class Service:
         self.server.start()
         self.port = port
         if self.config.port_file is not None:
-            _write_atomically(self.config.port_file, f"{port}\n")
+            write_port_file(self.config.port_file, port)
         listen = self.config.listen
         address = listen if listen.startswith("unix:") else f"{listen.rpartition(':')[0]}:{port}"
         log.info("service.started", address=address, role=ROLE)
@@ -83,7 +82,7 @@ class Service:
                 self.server.stop(0)
                 raise
             if self.config.portal.port_file is not None:
-                _write_atomically(self.config.portal.port_file, f"{portal_port}\n")
+                write_port_file(self.config.portal.port_file, portal_port)
         return port
 
     def stop(self, grace: float = 2.0) -> None:
@@ -99,13 +98,6 @@ class Service:
 
     def wait(self) -> None:
         self.server.wait_for_termination()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a temp file beside the target and rename it, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def build(

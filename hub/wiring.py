@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 
@@ -27,6 +24,7 @@ from hub.store import HubStore, open_store
 from pseudonym.client import PseudonymClient
 from seinhuis import catalogue as catalogue_module
 from seinhuis import logs, metrics, transport
+from seinhuis.atomic import write_port_file
 from seinhuis.crypto.envelope import Opener
 from seinhuis.crypto.keys import load_sealing_key
 from seinhuis.errors import ConfigError, Unavailable
@@ -224,16 +222,3 @@ def build(
         exporter=metrics.Exporter(config.metrics_listen, config.metrics_port_file),
         consent=consent,
     )
-
-
-def write_port_file(path: Path, port: int) -> None:
-    """Write the port so a reader never sees a partial file: temp file, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health
@@ -24,6 +22,7 @@ from node.servicer import BearerTokenInterceptor, NodeServicer
 from pseudonym.client import PseudonymClient
 from seinhuis import catalogue as catalogue_mod
 from seinhuis import logs, metrics, transport
+from seinhuis.atomic import write_port_file
 from seinhuis.crypto import keys
 from seinhuis.crypto.envelope import Sealer
 from seinhuis.errors import ConfigError
@@ -153,7 +152,7 @@ class NodeService:
         self.feed.start()
         self.port = port
         if self.config.port_file is not None:
-            _write_atomically(self.config.port_file, f"{port}\n")
+            write_port_file(self.config.port_file, port)
         log.info("service.started", address=listen, role=ROLE)
         tls = self.config.local_tls
         log.info(
@@ -279,10 +278,3 @@ def _read_token(config: NodeConfig) -> str | None:
     if len(token) < MIN_TOKEN_CHARS:
         raise ConfigError(f"node.local_token_file: the token must be {MIN_TOKEN_CHARS}+ characters")
     return token
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a temp file beside the target and rename it, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

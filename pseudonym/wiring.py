@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health
@@ -16,6 +14,7 @@ from pseudonym.servicer import PseudonymServicer
 from pseudonym.store.base import AuditStore
 from pseudonym.store.sql import SqlAuditStore
 from seinhuis import logs, metrics, partner_list, transport
+from seinhuis.atomic import write_port_file
 from seinhuis.errors import ConfigError
 from seinhuis.ratelimit import RateLimiter
 from seinhuis.v1 import pseudonym_pb2, pseudonym_pb2_grpc
@@ -58,7 +57,7 @@ class Service:
         self.server.start()
         self.port = port
         if self.config.port_file is not None:
-            _write_atomically(self.config.port_file, f"{port}\n")
+            write_port_file(self.config.port_file, port)
         listen = self.config.listen
         address = listen if listen.startswith("unix:") else f"{listen.rpartition(':')[0]}:{port}"
         log.info("service.started", address=address, role=ROLE)
@@ -74,13 +73,6 @@ class Service:
 
     def wait(self) -> None:
         self.server.wait_for_termination()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a temp file beside the target and rename it, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def build(config: PseudonymConfig) -> Service:

@@ -96,3 +96,9 @@ def _fsync_folder(folder: Path) -> None:
     # The rename itself must reach the disk too; not every platform can fsync a folder.
     with contextlib.suppress(OSError):
         _fsync(folder)
+
+
+def write_port_file(path: Path, port: int) -> None:
+    """A service's bound port, for scripts and tests to read; never seen half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, f"{port}\n", replace=True, mode=0o644)

@@ -12,10 +12,8 @@ once per batch (`.inc(n)`), never per envelope.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import socketserver
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +35,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from seinhuis.atomic import write_port_file
 from seinhuis.errors import CATALOG, ConfigError, SeinhuisError
 from seinhuis.vocabulary import IdentifierKind, PartnerType, SignalType
 
@@ -437,7 +436,7 @@ class Exporter:
         )
         self._thread.start()
         if self._port_file is not None:
-            _write_port_file(self._port_file, self.port)
+            write_port_file(self._port_file, self.port)
         return self.port
 
     def stop(self) -> None:
@@ -445,16 +444,3 @@ class Exporter:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-
-def _write_port_file(path: Path, port: int) -> None:
-    """Write the port so a reader never sees a partial file: temp file, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

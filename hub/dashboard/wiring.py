@@ -21,8 +21,8 @@ from hub.dashboard.config import DashboardConfig
 from hub.dashboard.context import DashboardDeps
 from hub.dashboard.desk import DashboardDesk
 from hub.store import HubStore, open_store
-from hub.wiring import write_port_file
 from seinhuis import logs
+from seinhuis.atomic import write_port_file
 from seinhuis.errors import ConfigError
 from seinhuis.web.oidc import OidcSettings
 from seinhuis.web.secrets import read_secret
