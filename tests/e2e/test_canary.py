@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import sqlite3
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -93,8 +95,48 @@ def canary_encodings() -> dict[str, set[bytes]]:
     return found
 
 
+def canary_numbers() -> dict[str, set[int]]:
+    """Each canary as the integers a careless implementation might have stored."""
+    b = CANARY_BIRTH
+    found = {f"bsn {bsn[:3]}…": {int(bsn)} for bsn in CANARY_BSNS}
+    found["birth date"] = {(b - dt.date(1970, 1, 1)).days, int(b.strftime("%Y%m%d")), b.toordinal()}
+    return found
+
+
 def find_canaries(blob: bytes, encodings: dict[str, set[bytes]]) -> list[str]:
     return sorted(name for name, forms in encodings.items() if any(f in blob for f in forms))
+
+
+# A packed integer is 4 or 8 bytes; SQLite's own page structure (a cell's payload size and
+# rowid after zeroed free space, say) matches such short needles by chance. Inside a
+# database they are looked for per value instead, and the raw file search keeps the rest.
+_SHORTEST_RAW_IN_DATABASE = 7
+
+
+def find_canaries_in_database(path: Path, encodings: dict[str, set[bytes]]) -> list[str]:
+    """Canaries in an SQLite file: in its raw bytes (long forms) and in every stored value."""
+    long_forms = {
+        name: {f for f in forms if len(f) >= _SHORTEST_RAW_IN_DATABASE}
+        for name, forms in encodings.items()
+    }
+    hits = set(find_canaries(path.read_bytes(), long_forms))
+    numbers = canary_numbers()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            # Table names come from the file's own catalogue.
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608
+                for value in row:
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        hits |= {n for n, ints in numbers.items() if value in ints}
+                    elif isinstance(value, str | bytes):
+                        raw = value.encode() if isinstance(value, str) else value
+                        hits |= {n for n, forms in encodings.items() if raw in forms}
+                        hits |= set(find_canaries(raw, long_forms))
+    finally:
+        db.close()
+    return sorted(hits)
 
 
 def _date(d: dt.date) -> vocabulary_pb2.Date:
@@ -212,7 +254,23 @@ def _plant(net: Network) -> None:
         net.wait_until_delivered(partner, partner_ids)
 
 
-def test_no_canary_reaches_the_hub_or_the_pseudonymisation_service(network_factory) -> None:  # type: ignore[no-untyped-def]
+def _control_database(folder: Path) -> Path:
+    """A database holding each canary in its shortest form, for the database search's control."""
+    path = folder / "control.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (v)")
+    for forms in canary_encodings().values():
+        db.execute("INSERT INTO t VALUES (?)", (min(forms, key=len),))
+    for ints in canary_numbers().values():
+        db.execute("INSERT INTO t VALUES (?)", (min(ints),))
+    db.commit()
+    db.close()
+    return path
+
+
+def test_no_canary_reaches_the_hub_or_the_pseudonymisation_service(
+    network_factory, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """No canary, in any encoding, is in anything the hub or the service wrote or received."""
 
     net = network_factory(capture_requests=True)
@@ -227,8 +285,12 @@ def test_no_canary_reaches_the_hub_or_the_pseudonymisation_service(network_facto
     leaks = {}
     files = net.all_written_files("hub", "pseudonym")
     assert any(p.suffix == ".db" for p in files) and any(p.name == "hub.log" for p in files)
+    assert find_canaries_in_database(_control_database(tmp_path), encodings) == sorted(encodings)
     for path in files:
-        hits = find_canaries(path.read_bytes(), encodings)
+        if path.read_bytes()[:16] == b"SQLite format 3\x00":
+            hits = find_canaries_in_database(path, encodings)
+        else:
+            hits = find_canaries(path.read_bytes(), encodings)
         if hits:
             leaks[str(path)] = hits
 
