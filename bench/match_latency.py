@@ -3,10 +3,10 @@ the partner feed, at half the maximum ingest rate measured in the same run, agai
 
 What runs (every service its own process, as in bench/spine.py): the real hub (Layout's
 hub.toml: SQLite, `judge = "process"`, so its judge drains the durable judgement queue in the
-hub database in a process of its own, polling it every 20 ms) and two real nodes, a school's
-and a woningcorporatie's. A sociaal team is registered (no node) as the fallback regiehouder.
-This process follows both partners' PartnerFeedService with their own TLS certificates and
-timestamps every notification as it arrives.
+hub database in a process of its own, woken by the intake after each stored batch) and two
+real nodes, a school's and a woningcorporatie's. A sociaal team is registered (no node) as
+the fallback regiehouder. This process follows both partners' PartnerFeedService with their
+own TLS certificates and timestamps every notification as it arrives.
 
 1. Maximum ingest: both nodes deliver a burst of background signals at once (committed to their
    outboxes from this process, as the spine does); the rate is signals over the seconds from
@@ -40,7 +40,7 @@ certificate); the hub stamps the SignalWithdrawn notice (`created_at`) and appen
 withdrawal's own transaction, and its sample runs from that stamp to the notice's arrival here:
 commit, feed wake-up, stream. (Timed from the Withdraw answer instead it would be about zero:
 the hub answers and streams the notice at the same moment, after the same commit.) What the
-match latency adds on top is judging: the queue and the judge's poll, the household reads, the
+match latency adds on top is judging: the queue and the judge's wake-up, the household reads, the
 case write, and a notice written by another process (the judge's) finding its way to the feed.
 """
 

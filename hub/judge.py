@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from multiprocessing.synchronize import Event as EventType
 
 from hub import households
 from hub.domain import (
@@ -80,6 +81,7 @@ class Judge:
         poll_s: float = 0.02,
         batch_size: int = 500,
         on_notices: Callable[[], None] = lambda: None,
+        wake: threading.Event | EventType | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
@@ -97,7 +99,8 @@ class Judge:
         self._on_notices = on_notices
         # Several hub processes may share the queue: claims say whose a batch is.
         self._name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
-        self._wake = threading.Event()
+        # Set by whoever queued work: in a judge process, an event the hub's intake shares.
+        self._wake = wake if wake is not None else threading.Event()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
         self._busy = False

@@ -23,7 +23,7 @@ from hub.config import HubConfig
 from hub.judge import Judge
 from hub.judgement import policy as policy_module
 from hub.store import open_store
-from seinhuis import logs
+from seinhuis import lifecycle, logs
 
 log = logs.get_logger(__name__)
 
@@ -43,11 +43,13 @@ class JudgeProcess:
     def __init__(self, config: HubConfig, on_notices: Callable[[], None]) -> None:
         context = multiprocessing.get_context("spawn")  # nothing of the hub's threads inherited
         self._appended = context.Event()
+        # The intake's "households queued": the judge looks at once instead of at its next poll.
+        self._queued = context.Event()
         self._stopping = threading.Event()
         self._on_notices = on_notices
         self._process = context.Process(
             target=main,
-            args=(config, os.getpid(), self._appended),
+            args=(config, os.getpid(), self._appended, self._queued),
             name="seinhuis-hub-judge",
             daemon=True,
         )
@@ -56,6 +58,10 @@ class JudgeProcess:
     @property
     def pid(self) -> int | None:
         return self._process.pid
+
+    def wake(self) -> None:
+        """Households were queued for judgement: tell the judge process now."""
+        self._queued.set()
 
     def start(self) -> None:
         self._process.start()
@@ -71,7 +77,8 @@ class JudgeProcess:
             self._process.kill()
             self._process.join()
         self._stopping.set()
-        self._relay.join()
+        if self._relay.ident is not None:  # started
+            self._relay.join()
 
     def _relay_notices(self) -> None:
         while not self._stopping.is_set():
@@ -80,7 +87,7 @@ class JudgeProcess:
                 self._on_notices()
 
 
-def main(config: HubConfig, parent_pid: int, appended: EventType) -> None:
+def main(config: HubConfig, parent_pid: int, appended: EventType, queued: EventType) -> None:
     """The judge process: judge until SIGTERM/SIGINT or until the hub is gone."""
     logs.configure("hub")
     # Judging may lag a burst by seconds; the intake's answers to partners may not. When both
@@ -104,7 +111,9 @@ def main(config: HubConfig, parent_pid: int, appended: EventType) -> None:
         policy_module.load(config.policies or policy_module.DEFAULT_DIR),
         institutions=institutions_list.addresses,
         on_notices=appended.set,
+        wake=queued,
     )
+    lifecycle.settle_heap()
     try:
         judge.run(should_stop=lambda: bool(stopping) or os.getppid() != parent_pid)
     finally:

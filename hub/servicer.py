@@ -15,7 +15,6 @@ import grpc
 
 from hub.domain import ID_BYTES, ReceivedSignal, kind_of
 from hub.intake import Intake, Verdict
-from hub.judge import Judge
 from hub.registry import Partner, Registry
 from hub.serde import notification_to_proto, withdraw_reason_from_proto
 from hub.store import HubStore, Outcome
@@ -74,7 +73,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         max_envelopes_per_stream: int,
         clock: Callable[[], dt.datetime],
         chunk_size: int = CHUNK_SIZE,
-        judge: Judge | None = None,
+        wake_judge: Callable[[], None] = lambda: None,
     ) -> None:
         self._intake = intake
         self._registry = registry
@@ -83,7 +82,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self._max_envelopes = max_envelopes_per_stream
         self._clock = clock
         self._chunk_size = chunk_size
-        self._judge = judge
+        # The store queues households in the same transaction; this only says "look now".
+        self._wake_judge = wake_judge
 
     def Submit(
         self, request: intake_pb2.SubmitRequest, context: grpc.ServicerContext
@@ -142,8 +142,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         reason = withdraw_reason_from_proto(request.reason)
         # The store queues the signal's household for judgement with the withdrawal.
         self._store.withdraw(partner.id, bytes(request.id), reason, self._clock())
-        if self._judge is not None:
-            self._judge.wake()
+        self._wake_judge()
         log.info("hub.signal_withdrawn", id=bytes(request.id), partner=partner.id, reason=reason)
         return intake_pb2.WithdrawResponse(id=request.id)
 
@@ -192,9 +191,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             return []
         items = [v.item for _, v in pending if v.item is not None]
         outcomes = self._store.add_batch(items)
-        if self._judge is not None:
-            # add_batch queued the stored items' households in its transaction.
-            self._judge.wake()
+        self._wake_judge()  # add_batch queued the stored items' households in its transaction
         results = []
         duplicates = 0
         stored_types: dict[str | None, int] = {}  # for metrics, counted once per batch

@@ -60,7 +60,7 @@ class HubService:
     judge: Judge | None = None
     port: int | None = field(default=None, init=False)
     #: The judge's own process, when the config asks for one (judge = "process").
-    judge_process: judge_process.JudgeProcess | None = field(default=None, init=False)
+    judge_process: judge_process.JudgeProcess | None = None
     #: Serves /metrics when the config sets metrics_listen.
     exporter: metrics.Exporter | None = None
     #: Consent (issue 5): receipt checks, the Watch follower, the ResidentService.
@@ -77,8 +77,7 @@ class HubService:
         self.server.start()
         if self.judge is not None:
             self.judge.start()
-        elif self.config.judge == "process":
-            self.judge_process = judge_process.JudgeProcess(self.config, self.store.wake)
+        if self.judge_process is not None:
             self.judge_process.start()
         if self.follower is not None:
             self.follower.start()
@@ -153,6 +152,14 @@ def build(
         if in_thread
         else None
     )
+    process = (
+        judge_process.JudgeProcess(config, store.wake)
+        if config.judge == "process" and not in_thread
+        else None
+    )
+    wake_judge = (
+        judge.wake if judge is not None else process.wake if process is not None else _nobody
+    )
     # Each partner may hold a feed subscription open; they must not starve the intake.
     server = transport.build_server(
         max_workers=_BASE_WORKERS + len(registry.partners),
@@ -183,7 +190,7 @@ def build(
         limiter=RateLimiter(config.rate_per_partner, config.rate_burst),
         max_envelopes_per_stream=config.max_envelopes_per_stream,
         clock=clock,
-        judge=judge,
+        wake_judge=wake_judge,
     )
     feed = FeedServicer(registry=registry, store=store)
     intake_pb2_grpc.add_IntakeServiceServicer_to_server(intake_servicer, server)
@@ -219,6 +226,11 @@ def build(
         feed=feed,
         follower=follower,
         judge=judge,
+        judge_process=process,
         exporter=metrics.Exporter(config.metrics_listen, config.metrics_port_file),
         consent=consent,
     )
+
+
+def _nobody() -> None:
+    """No judge in this hub (judge = "off"): queued households wait for one."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,6 +228,27 @@ def test_the_worker_judges_after_submit_and_flush(store: HubStore) -> None:
         assert len(store.list_cases()) == 1
     finally:
         judge.stop()
+
+
+def test_a_judge_told_through_a_shared_event_looks_at_once(tmp_path: Path) -> None:
+    """A judge in its own process shares an event with the hub's intake: set after queuing,
+    the judge looks now rather than at its next poll (a minute here)."""
+    wake = multiprocessing.get_context("spawn").Event()
+    store = SqlHubStore(f"sqlite:///{tmp_path}/h.db")
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock(), poll_s=60.0, wake=wake)
+    judge.start()
+    try:
+        time.sleep(0.5)  # the judge found its queue empty and waits
+        home = pseudonym()
+        store.add_batch([signal("school-a", home, pseudonym()), signal("woco-a", home, None)])
+        wake.set()
+        deadline = time.monotonic() + 10
+        while not store.list_cases() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(store.list_cases()) == 1
+    finally:
+        judge.stop()
+        store.close()
 
 
 def test_what_was_stored_before_a_crash_is_judged_after_the_restart(tmp_path: Path) -> None:
