@@ -5,16 +5,19 @@ What runs (every service its own process, as in bench/spine.py): the real hub (L
 hub.toml: SQLite, `judge = "process"`, so its judge drains the durable judgement queue in the
 hub database in a process of its own, woken by the intake after each stored batch) and two
 real nodes, a school's and a woningcorporatie's. A sociaal team is registered (no node) as
-the fallback regiehouder. This process follows both partners' PartnerFeedService with their
-own TLS certificates and timestamps every notification as it arrives.
+the fallback regiehouder. Each node follows its partner feed, as every node does, and stamps
+each notification as it stores it in its inbox for the partner's systems (`received_at`): the
+samples are read from the nodes' inboxes, so nothing but the nodes subscribes.
 
 1. Maximum ingest: both nodes deliver a burst of background signals at once (committed to their
-   outboxes from this process, as the spine does); the rate is signals over the seconds from
-   that commit to the last `delivered_at` the nodes recorded. The median of the bursts is the
-   maximum; the latency run is paced at half of it. The judge falls behind during a burst (the
-   queue absorbs it); the latency run starts once that backlog is judged.
-2. The latency run, for a fixed duration: every 50 ms this process adds to the outboxes what
-   the pace says is due. Most of it is background: single signals at random pseudonyms
+   outboxes from this process, as the spine does). Two rates per burst, over the seconds from
+   that commit: until the last `delivered_at` the nodes recorded (taken in), and until the
+   hub's judgement queue is empty again (taken in and judged). The judge yields the CPU to the
+   intake, so during a burst the queue absorbs what it cannot judge yet: the first rate is what
+   the hub takes in for a while, the second what it can keep up with, its maximum ingest. The
+   latency run is paced at half the median of the second.
+2. The latency run, for a fixed duration: every 50 ms this process adds to the outboxes what the
+   pace says is due. Most of it is background: single signals at random pseudonyms
    (SCHOOLVERZUIM and ZORG_OVER_LEERLING from the school, WOONOVERLAST from the
    woningcorporatie), which the judge reads and leaves alone. A few times a second a pair is
    started: the school's SCHOOLVERZUIM at a fresh address pseudonym, and half a second later the
@@ -24,8 +27,8 @@ own TLS certificates and timestamps every notification as it arrives.
    signal_ids hold their own signal's id.
 3. A sample per involved partner per case: from the moment the completing signal (the later of
    the pair) was acknowledged, as its node recorded it (`delivered_at`, taken as the hub's
-   answer arrives), to the arrival here of the first case notice carrying that partner's signal
-   id. The split uses the notice's `created_at`, which the judge stamps when it judges:
+   answer arrives), to the partner's node storing the first case notice carrying that partner's
+   signal id. The split uses the notice's `created_at`, which the judge stamps when it judges:
    acknowledgement > judged, and judged > on the feed. Progress (stderr) also shows the CPU the
    hub's intake and judge processes used during the run and the length of the judgement queue,
    sampled each second.
@@ -34,14 +37,15 @@ WOONOVERLAST rests on consent; this hub has no consent registry configured, so i
 signal without a receipt, as it takes the spine's GGD signals.
 
 The floor: the transport part of the same path, under the same load: a notice the hub appends
-without judging, on the same feed to the same subscriber. During the run this process withdraws
+without judging, on the same feed to the same node. During the run this process withdraws
 delivered background signals of the school (IntakeService.Withdraw, with the school's
 certificate); the hub stamps the SignalWithdrawn notice (`created_at`) and appends it in the
-withdrawal's own transaction, and its sample runs from that stamp to the notice's arrival here:
-commit, feed wake-up, stream. (Timed from the Withdraw answer instead it would be about zero:
-the hub answers and streams the notice at the same moment, after the same commit.) What the
-match latency adds on top is judging: the queue and the judge's wake-up, the household reads, the
-case write, and a notice written by another process (the judge's) finding its way to the feed.
+withdrawal's own transaction, and its sample runs from that stamp to the school's node storing
+the notice: commit, feed wake-up, stream, the node's inbox write. (Timed from the Withdraw
+answer instead it would be about zero: the hub answers and streams the notice at the same
+moment, after the same commit.) What the match latency adds on top is judging: the queue and the
+judge's wake-up, the household reads, the case write, and a notice written by another process
+(the judge's) finding its way to the feed.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +68,7 @@ import grpc
 from bench import net
 from bench.report import Figure
 from bench.spine import _Node, _start_node
+from node import inbox as inbox_module
 from node.model import Arrears, Signal, Subject
 from node.outbox import Outgoing
 from seinhuis import catalogue as catalogue_module
@@ -71,17 +76,18 @@ from seinhuis import transport
 from seinhuis.keys_cli import PartnerSpec
 from seinhuis.network import Launcher, Layout, Running
 from seinhuis.transport import TlsFiles
-from seinhuis.v1 import feed_pb2, feed_pb2_grpc, intake_pb2, intake_pb2_grpc, vocabulary_pb2
+from seinhuis.v1 import feed_pb2, intake_pb2, intake_pb2_grpc, vocabulary_pb2
 from seinhuis.vocabulary import PartnerType, SignalType, Urgency
 
 SECTION = "match"
-MAX_RATE = "max ingest, school + woco nodes at once (the latency run is paced at half)"
+TAKEN_IN_RATE = "max rate taken in (acknowledged), school + woco nodes at once"
+MAX_RATE = "max ingest: taken in and judged (the latency run is paced at half)"
 PACED_RATE = "ingest during the latency run (background + case pairs)"
 P50 = "match latency p50: hub ack of completing signal > case notice on partner feed"
 P99 = "match latency p99: hub ack of completing signal > case notice on partner feed"
 JUDGED_P50 = "match latency p50, part 1: hub ack > judged (the notice's created_at)"
 FEED_P50 = "match latency p50, part 2: judged > notice on the partner feed"
-FIGURES = (MAX_RATE, PACED_RATE, P50, P99, JUDGED_P50, FEED_P50)
+FIGURES = (TAKEN_IN_RATE, MAX_RATE, PACED_RATE, P50, P99, JUDGED_P50, FEED_P50)
 FLOOR_NAME = "withdrawal: hub stamp > SignalWithdrawn on the same feed"
 
 SCHOOL = PartnerSpec("school-match", PartnerType.SCHOOL)
@@ -148,65 +154,50 @@ def _background(partner: PartnerSpec, n: int, start: int = 0) -> list[Outgoing]:
 
 
 @dataclass
-class _Feed:
-    """This process's subscription to one partner's feed: every notification, timestamped."""
+class _Inbox:
+    """What a partner's own node received on its feed: its inbox, with the node's arrival
+    stamps (`received_at`, taken as it stores each notification for the partner's systems)."""
 
     partner: PartnerSpec
-    channel: grpc.Channel
-    arrivals: list[tuple[float, feed_pb2.SubscribeResponse]] = field(default_factory=list)
-    error: grpc.RpcError | None = None
-    _responses: Iterator[feed_pb2.SubscribeResponse] | None = None
-    _cancel: Callable[[], object] | None = None
-    _thread: threading.Thread | None = None
+    database: Path
 
-    @classmethod
-    def follow(cls, layout: Layout, partner: PartnerSpec, port: int) -> _Feed:
-        feed = cls(partner, _channel(layout, partner, port))
-        stub = feed_pb2_grpc.PartnerFeedServiceStub(feed.channel)
-        call = stub.Subscribe(feed_pb2.SubscribeRequest(after_cursor=0))
-        feed._responses, feed._cancel = call, call.cancel
-        feed._thread = threading.Thread(target=feed._run, name=f"feed-{partner.id}", daemon=True)
-        feed._thread.start()
-        return feed
-
-    def _run(self) -> None:
-        assert self._responses is not None
-        try:
-            for response in self._responses:
-                self.arrivals.append((time.time(), response))
-        except grpc.RpcError as exc:
-            if exc.code() is not grpc.StatusCode.CANCELLED:
-                self.error = exc
-
-    def close(self) -> None:
-        if self._cancel is not None:
-            self._cancel()
-        if self._thread is not None:
-            self._thread.join(10)
-        self.channel.close()
+    def _rows(
+        self, sql: str, params: tuple[str, ...] = ()
+    ) -> list[tuple[int, int, str, bytes, bytes | None]]:
+        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)) as db:
+            return db.execute(sql, params).fetchall()
 
     def case_notices(self) -> dict[bytes, tuple[float, float]]:
         """Per signal id: (arrival, created_at) of the first case notice that carries it."""
         first: dict[bytes, tuple[float, float]] = {}
-        for at, r in list(self.arrivals):
-            which = r.WhichOneof("notification")
-            if which not in ("case_notice", "regiehouder_briefing"):
+        rows = self._rows(
+            "SELECT i.received_at, i.created_at, i.kind, i.id, c.payload FROM inbox i"
+            " JOIN inbox_case c ON c.cursor = i.cursor ORDER BY i.cursor"
+        )
+        for received, created, kind, _case_id, payload in rows:
+            notice: feed_pb2.CaseNotice | feed_pb2.RegiehouderBriefing
+            if kind == inbox_module.KIND_CASE_NOTICE:
+                notice = feed_pb2.CaseNotice.FromString(payload or b"")
+            elif kind == inbox_module.KIND_REGIEHOUDER_BRIEFING:
+                notice = feed_pb2.RegiehouderBriefing.FromString(payload or b"")
+            else:
                 continue
-            notice = getattr(r, which)
             if not notice.case_id:  # an outreach notice: no case
                 continue
-            created = r.created_at.ToDatetime(dt.UTC).timestamp()
             for signal_id in notice.signal_ids:
-                first.setdefault(bytes(signal_id), (at, created))
+                first.setdefault(bytes(signal_id), (received / 1e6, created / 1e6))
         return first
 
     def withdrawals(self) -> dict[bytes, tuple[float, float]]:
         """Per withdrawn signal id: (arrival, created_at) of its SignalWithdrawn notice."""
+        rows = self._rows(
+            "SELECT received_at, created_at, kind, id, NULL FROM inbox WHERE kind = ?"
+            " ORDER BY cursor",
+            (inbox_module.KIND_SIGNAL_WITHDRAWN,),
+        )
         found: dict[bytes, tuple[float, float]] = {}
-        for at, r in list(self.arrivals):
-            if r.WhichOneof("notification") == "signal_withdrawn":
-                created = r.created_at.ToDatetime(dt.UTC).timestamp()
-                found.setdefault(bytes(r.signal_withdrawn.id), (at, created))
+        for received, created, _kind, signal_id, _ in rows:
+            found.setdefault(bytes(signal_id), (received / 1e6, created / 1e6))
         return found
 
 
@@ -246,8 +237,15 @@ def _drained(nodes: Sequence[_Node]) -> bool:
     )
 
 
-def _burst(school: _Node, woco: _Node, n: int) -> float:
-    """Both nodes deliver n signals between them at once; signals per second."""
+@dataclass(frozen=True)
+class _BurstRates:
+    taken_in: float  # signals/s until the last was acknowledged
+    judged: float  # signals/s until the last household was judged too
+
+
+def _burst(school: _Node, woco: _Node, n: int, hub_db: Path) -> _BurstRates:
+    """Both nodes deliver n signals between them at once; signals per second taken in, and
+    taken in and judged."""
     before = {
         x.name: net.scalar(x.database, "SELECT COALESCE(MAX(seq), 0) FROM outbox")
         for x in (school, woco)
@@ -276,7 +274,13 @@ def _burst(school: _Node, woco: _Node, n: int) -> float:
             )
             / 1e6,
         )
-    return n / (last - start)
+    if not net.wait_until(lambda: _queue_length(hub_db) == 0, timeout=300, interval=0.02):
+        raise RuntimeError(f"the judge did not judge a burst of {n} signals within 300 s")
+    return _BurstRates(taken_in=n / (last - start), judged=n / (time.time() - start))
+
+
+def _queue_length(hub_db: Path) -> int:
+    return int(net.scalar(hub_db, "SELECT COUNT(*) FROM hub_judge_queue"))
 
 
 @dataclass
@@ -433,34 +437,27 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
         layout = net.create_network(Path(tmp) / "net", [SCHOOL, WOCO, TEAM])
         launcher = Launcher(layout)
         nodes: list[_Node] = []
-        feeds: list[_Feed] = []
         channels: list[grpc.Channel] = []
         try:
             hub = net.start(launcher, "hub", "hub", layout.hub_dir / "hub.toml")
             school = _start_node(layout, launcher, SCHOOL, "node-school", hub.port)
             woco = _start_node(layout, launcher, WOCO, "node-woco", hub.port)
             nodes = [school, woco]
-            feeds = [_Feed.follow(layout, p, hub.port) for p in (SCHOOL, WOCO)]
+            feeds = [_Inbox(SCHOOL, school.database), _Inbox(WOCO, woco.database)]
             say(f"  match: hub and nodes up after {time.monotonic() - began:.0f} s")
             # Warm up: connections, TLS handshakes, the hub's tables, the judge process.
-            _burst(school, woco, 1_000)
+            hub_db = layout.hub_dir / "hub.db"
+            _burst(school, woco, 1_000, hub_db)
             rates = []
             for i in range(sizes.bursts):
-                rates.append(_burst(school, woco, sizes.burst))
-                say(f"  match: max ingest burst {i + 1}/{sizes.bursts}: {rates[-1]:,.0f}/s")
-            max_rate = statistics.median(rates)
+                rates.append(_burst(school, woco, sizes.burst, hub_db))
+                say(
+                    f"  match: max ingest burst {i + 1}/{sizes.bursts}:"
+                    f" {rates[-1].taken_in:,.0f}/s taken in, {rates[-1].judged:,.0f}/s judged"
+                )
+            taken_in = statistics.median(r.taken_in for r in rates)
+            max_rate = statistics.median(r.judged for r in rates)
             pace = max_rate / 2
-            # The bursts outran the judge (it yields to the intake); the latency run measures
-            # the steady state at half that rate, so it starts once their backlog is judged.
-            queued = layout.hub_dir / "hub.db"
-            waited = time.monotonic()
-            if not net.wait_until(
-                lambda: net.scalar(queued, "SELECT COUNT(*) FROM hub_judge_queue") == 0,
-                timeout=300,
-                interval=0.2,
-            ):
-                raise RuntimeError("the judge did not judge the bursts' signals within 300 s")
-            say(f"  match: the bursts' backlog judged in {time.monotonic() - waited:.0f} s")
             say(
                 f"  match: {sizes.seconds:.0f} s at {pace:,.0f} signals/s, "
                 f"{sizes.cases_per_s:g} cases/s, {sizes.withdrawals_per_s:g} withdrawals/s"
@@ -478,9 +475,6 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
 
             if not net.wait_until(all_noticed, timeout=60, interval=0.2):
                 say("  match: not every case or withdrawal notice arrived within 60 s")
-            for feed in feeds:
-                if feed.error is not None:
-                    raise RuntimeError(f"feed of {feed.partner.id}: {feed.error}")
             result = _measure(done, school, woco, feeds[0], feeds[1])
             say(
                 f"  match: {len(done.pairs)} cases, {len(result.latency)} case notices timed"
@@ -504,8 +498,6 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
                     " from its own process, else every poll (FeedServicer poll_s)"
                 )
         finally:
-            for feed in feeds:
-                feed.close()
             for channel in channels:
                 channel.close()
             launcher.stop_all()
@@ -518,6 +510,7 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
         )
     ms = 1000.0
     return [
+        Figure(SECTION, TAKEN_IN_RATE, taken_in, "signals/s"),
         Figure(SECTION, MAX_RATE, max_rate, "signals/s"),
         Figure(
             SECTION,
@@ -568,7 +561,7 @@ class _Result:
 
 
 def _measure(
-    run: _Run, school: _Node, woco: _Node, school_feed: _Feed, woco_feed: _Feed
+    run: _Run, school: _Node, woco: _Node, school_feed: _Inbox, woco_feed: _Inbox
 ) -> _Result:
     acked = _delivered_at(school, [s for s, _ in run.pairs]) | _delivered_at(
         woco, [w for _, w in run.pairs]

@@ -323,7 +323,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", db.WRITER_LOCK_SUFFIX):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
