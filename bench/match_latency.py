@@ -279,6 +279,20 @@ def _burst(school: _Node, woco: _Node, n: int, hub_db: Path) -> _BurstRates:
     return _BurstRates(taken_in=n / (last - start), judged=n / (time.time() - start))
 
 
+def _first_case(school: _Node, woco: _Node, inboxes: Sequence[_Inbox]) -> None:
+    """One case pair, judged and on both feeds."""
+    address = os.urandom(32)
+    ids = _accept(
+        school, [_signal(SignalType.SCHOOLVERZUIM, SCHOOL.type, address, os.urandom(32))]
+    ) + _accept(woco, [_signal(SignalType.HUURACHTERSTAND, WOCO.type, address, None)])
+
+    def noticed() -> bool:
+        return set(ids) <= set(inboxes[0].case_notices()) | set(inboxes[1].case_notices())
+
+    if not net.wait_until(noticed, timeout=60, interval=0.1):
+        raise RuntimeError("the warm-up case's notices did not arrive within 60 s")
+
+
 def _queue_length(hub_db: Path) -> int:
     return int(net.scalar(hub_db, "SELECT COUNT(*) FROM hub_judge_queue"))
 
@@ -445,9 +459,11 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
             nodes = [school, woco]
             feeds = [_Inbox(SCHOOL, school.database), _Inbox(WOCO, woco.database)]
             say(f"  match: hub and nodes up after {time.monotonic() - began:.0f} s")
-            # Warm up: connections, TLS handshakes, the hub's tables, the judge process.
+            # Warm up: connections, TLS handshakes, the hub's tables, the judge process, and
+            # one case: the first case a hub writes also compiles its statements.
             hub_db = layout.hub_dir / "hub.db"
             _burst(school, woco, 1_000, hub_db)
+            _first_case(school, woco, feeds)
             rates = []
             for i in range(sizes.bursts):
                 rates.append(_burst(school, woco, sizes.burst, hub_db))
