@@ -28,6 +28,7 @@ _HUB_KEYS = {
     "database_url",
     "auto_migrate",
     "judge",
+    "judge_niceness",
     "registry",
     "catalogue",
     "policies",
@@ -138,6 +139,10 @@ class HubConfig:
     #: own, so judging never competes with the intake for the interpreter), or "off" (another
     #: hub process sharing the database judges).
     judge: str = "thread"
+    #: With judge = "process": the judge process's scheduling niceness, 0 (as the intake) to 19.
+    #: Higher lets partners' acknowledgements go first when both want the CPU, and judging
+    #: lags a burst by more; lower keeps judgement prompt under load, at some intake rate.
+    judge_niceness: int = 10
     #: The staff dashboard (`seinhuis hub dashboard`); None: not configured.
     dashboard: DashboardConfig | None = None
 
@@ -185,6 +190,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
     judge = r.text("judge", default="thread")
     if judge not in JUDGE_MODES:
         raise ConfigError(f"{source}: hub.judge: must be one of {', '.join(JUDGE_MODES)}")
+    judge_niceness = r.integer("judge_niceness", 0, 19, default=10)
     auto_migrate = hub.get("auto_migrate", True)
     if not isinstance(auto_migrate, bool):
         raise ConfigError(f"{source}: hub.auto_migrate: must be true or false")
@@ -223,6 +229,7 @@ def from_dict(data: dict[str, Any], *, base: Path, source: str = "hub.toml") -> 
         metrics_listen=metrics_listen,
         metrics_port_file=base / metrics_port_file if metrics_port_file else None,
         judge=judge,
+        judge_niceness=judge_niceness,
         dashboard=(
             dashboard_from_table(
                 _table(hub, "dashboard", source, prefix="hub."), base=base, source=Path(source)

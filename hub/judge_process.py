@@ -27,8 +27,6 @@ from seinhuis import lifecycle, logs
 
 log = logs.get_logger(__name__)
 
-#: Scheduling priority of the judge process relative to the hub (higher: yields more).
-JUDGE_NICENESS = 10
 #: How often the relay looks whether the hub is stopping (a notice wakes it at once).
 RELAY_POLL_S = 0.5
 #: How long the hub waits for the judge to finish its batch when stopping.
@@ -91,10 +89,12 @@ def main(config: HubConfig, parent_pid: int, appended: EventType, queued: EventT
     """The judge process: judge until SIGTERM/SIGINT or until the hub is gone."""
     logs.configure("hub")
     # Judging may lag a burst by seconds; the intake's answers to partners may not. When both
-    # want the CPU, the intake goes first and the queue absorbs the burst. (Tried: the same
-    # priority as the intake with the judge pausing after full batches roughly thirded match
-    # latency at half the maximum ingest, but cost the spine a fifth of its rate.)
-    os.nice(JUDGE_NICENESS)
+    # want the CPU, the intake goes first (by hub.toml's judge_niceness, 10 unless set, added
+    # to the hub's own) and the queue absorbs the burst. Under sustained load or a host taking
+    # CPU away, a niced judge can fall far behind: an operator who prefers prompt judgement
+    # lowers it. (Tried at 0: match latency at half the maximum ingest fell, the spine's rate
+    # by about a fifth.)
+    os.nice(config.judge_niceness)
     stopping: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -80,6 +80,7 @@ def test_optional_keys_take_their_defaults(tmp_path: Path) -> None:
     assert config.port_file is None
     assert config.max_envelopes_per_stream == 10_000
     assert config.rate_burst == 20_000
+    assert config.judge_niceness == 10
 
 
 def test_a_policies_folder_of_its_own_resolves_against_the_config_folder(tmp_path: Path) -> None:
@@ -107,6 +108,8 @@ def test_a_policies_folder_of_its_own_resolves_against_the_config_folder(tmp_pat
         ('registry = "partners.yaml"', 'registy = "partners.yaml"', "hub.registy"),
         ('database_url = "sqlite:///hub.db"', 'database_url = "not a url"', "hub.database_url"),
         ('key = "tls.key"', "", "hub.tls.key"),
+        ('id = "hub"', 'id = "hub"\njudge_niceness = 20', "hub.judge_niceness"),
+        ('id = "hub"', 'id = "hub"\njudge_niceness = -1', "hub.judge_niceness"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_key(

@@ -171,3 +171,41 @@ def test_cases_lists_the_judges_cases_without_identities(
     assert "OPEN" in listing and "C-" in listing
     for pseudonym in (payload.subject.person_pseudonym, payload.subject.address_pseudonym):
         assert pseudonym.hex()[:8] not in listing
+
+
+def _niceness(pid: int) -> int:
+    # /proc/PID/stat: the 19th field, after the parenthesised command name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+def test_the_judge_process_runs_at_the_configured_niceness(
+    tmp_path: Path, hub_tls: TlsFiles, identities: dict[str, Identity]
+) -> None:
+    """judge = "process" with judge_niceness = 3: the hub's judge runs 3 below it in priority."""
+    config_path = write_hub_files(
+        tmp_path, hub_tls, identities, judge='"process"', judge_niceness=3
+    )
+    config = config_module.load(config_path)
+    assert config.port_file is not None and config.judge_niceness == 3
+    process = _serve(config_path)
+    try:
+        _wait_for_port(config.port_file, process)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        judges = [
+            int(c)
+            for c in children
+            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+            and b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
+        assert len(judges) == 1
+        wanted = _niceness(process.pid) + 3
+        deadline = time.monotonic() + 30  # the process sets it once it has loaded the judge
+        while _niceness(judges[0]) != wanted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _niceness(judges[0]) == wanted
+    finally:
+        process.kill()
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
