@@ -61,8 +61,6 @@ def canary_encodings() -> dict[str, set[bytes]]:
         forms = _text_forms(bsn) | _text_forms(f"bsn:{bsn}")
         forms |= _text_forms(f"{bsn[:3]}.{bsn[3:5]}.{bsn[5:7]}.{bsn[7:]}")
         forms |= _text_forms(f"{bsn[:3]} {bsn[3:6]} {bsn[6:]}")
-        number = int(bsn)
-        forms |= {struct.pack(f"{e}{w}", number) for e in "<>" for w in "IQ"}
         found[f"bsn {bsn[:3]}…"] = forms
     b = CANARY_BIRTH
     found["birth date"] = set().union(
@@ -77,8 +75,6 @@ def canary_encodings() -> dict[str, set[bytes]]:
             )
         )
     )
-    days = (b - dt.date(1970, 1, 1)).days
-    found["birth date"] |= {struct.pack(f"{e}i", days) for e in "<>"}
     found["birth date"] |= {
         vocabulary_pb2.Date(year=b.year, month=b.month, day=b.day).SerializeToString()
     }
@@ -92,6 +88,19 @@ def canary_encodings() -> dict[str, set[bytes]]:
         | _text_forms(f"{CANARY_HOUSE}-{CANARY_ADDITION}")
         | _text_forms(f"nl:{digits}{letters}:{CANARY_HOUSE}::{CANARY_ADDITION}")
     )
+    for name, packed in canary_packed().items():
+        found[name] |= packed
+    return found
+
+
+def canary_packed() -> dict[str, set[bytes]]:
+    """The canaries that are numbers, packed as fixed-width binary integers."""
+    found = {
+        f"bsn {bsn[:3]}…": {struct.pack(f"{e}{w}", int(bsn)) for e in "<>" for w in "IQ"}
+        for bsn in CANARY_BSNS
+    }
+    days = (CANARY_BIRTH - dt.date(1970, 1, 1)).days
+    found["birth date"] = {struct.pack(f"{e}i", days) for e in "<>"}
     return found
 
 
@@ -107,19 +116,16 @@ def find_canaries(blob: bytes, encodings: dict[str, set[bytes]]) -> list[str]:
     return sorted(name for name, forms in encodings.items() if any(f in blob for f in forms))
 
 
-# A packed integer is 4 or 8 bytes; SQLite's own page structure (a cell's payload size and
-# rowid after zeroed free space, say) matches such short needles by chance. Inside a
-# database they are looked for per value instead, and the raw file search keeps the rest.
-_SHORTEST_RAW_IN_DATABASE = 7
+# A packed integer is 4 or 8 bytes, some of them zeros; SQLite's own page structure (a cell's
+# payload size and rowid after zeroed free space, say) matches such needles by chance. Inside a
+# database they are looked for per stored value instead; every other form in the raw file too.
 
 
 def find_canaries_in_database(path: Path, encodings: dict[str, set[bytes]]) -> list[str]:
-    """Canaries in an SQLite file: in its raw bytes (long forms) and in every stored value."""
-    long_forms = {
-        name: {f for f in forms if len(f) >= _SHORTEST_RAW_IN_DATABASE}
-        for name, forms in encodings.items()
-    }
-    hits = set(find_canaries(path.read_bytes(), long_forms))
+    """Canaries in an SQLite file: in its raw bytes and in every stored value."""
+    packed = canary_packed()
+    unpacked = {name: forms - packed.get(name, set()) for name, forms in encodings.items()}
+    hits = set(find_canaries(path.read_bytes(), unpacked))
     numbers = canary_numbers()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -133,7 +139,7 @@ def find_canaries_in_database(path: Path, encodings: dict[str, set[bytes]]) -> l
                     elif isinstance(value, str | bytes):
                         raw = value.encode() if isinstance(value, str) else value
                         hits |= {n for n, forms in encodings.items() if raw in forms}
-                        hits |= set(find_canaries(raw, long_forms))
+                        hits |= set(find_canaries(raw, unpacked))
     finally:
         db.close()
     return sorted(hits)
