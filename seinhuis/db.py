@@ -143,10 +143,9 @@ def _sqlite_engine(url: str, synchronous: str) -> Engine:
         cursor.close()
 
     event.listen(engine, "connect", connect)
-    event.listen(engine, "begin", _sqlite_begin)
-    if not memory:
-        lock = _WriterLock(engine.url.database or "")
-        event.listen(engine, "begin", lock.acquire_for, insert=True)  # before BEGIN IMMEDIATE
+    lock = None if memory else _WriterLock(engine.url.database or "")
+    event.listen(engine, "begin", lambda conn: _sqlite_begin(conn, lock))
+    if lock is not None:
         for name in ("checkin", "detach"):
             event.listen(engine.pool, name, lock.release_from)
         for name in ("invalidate", "close"):
@@ -154,9 +153,13 @@ def _sqlite_engine(url: str, synchronous: str) -> Engine:
     return engine
 
 
-def _sqlite_begin(conn: Any) -> None:
-    immediate = conn.get_execution_options().get(IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+def _sqlite_begin(conn: Any, lock: _WriterLock | None) -> None:
+    if not conn.get_execution_options().get(IMMEDIATE, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    if lock is not None:
+        lock.acquire_for(conn)
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _WriterLock:
@@ -177,8 +180,7 @@ class _WriterLock:
         self._path = f"{database}{WRITER_LOCK_SUFFIX}"
 
     def acquire_for(self, conn: Any) -> None:
-        if not conn.get_execution_options().get(IMMEDIATE, False):
-            return
+        """Before a write transaction on this connection (held until it is checked in)."""
         info = conn.info
         fd = info.get(self._FD)
         if fd is None:

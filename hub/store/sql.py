@@ -1105,13 +1105,13 @@ _LAST_CURSOR = select(func.max(NOTIFICATIONS.c.cursor)).where(
     NOTIFICATIONS.c.partner_id == bindparam("partner_id")
 )
 _FEED_FLOOR = select(FEED_FLOORS.c.floor).where(FEED_FLOORS.c.partner_id == bindparam("partner_id"))
+# Both in one statement: it runs for every notice appended.
+_LAST_CURSOR_AND_FLOOR = select(_LAST_CURSOR.scalar_subquery(), _FEED_FLOOR.scalar_subquery())
 
 
 def _next_cursor(conn: Connection, partner_id: str) -> int:
     """A partner's next feed cursor: above its last notice and above any floor a restore set."""
-    key = {"partner_id": partner_id}
-    last = conn.execute(_LAST_CURSOR, key).scalar()
-    floor = conn.execute(_FEED_FLOOR, key).scalar()
+    last, floor = conn.execute(_LAST_CURSOR_AND_FLOOR, {"partner_id": partner_id}).one()
     return max(int(last or 0), int(floor or 0)) + 1
 
 
