@@ -9,9 +9,11 @@ hub.store.rows.signal_row and inserted with its hub.store.bulk.BulkInsert, exact
 inserts them (hub_seen_ids and hub_signals). The rest are copies of that block made by SQLite
 itself, each with a fresh id and fresh pseudonyms (random 32 bytes; person pseudonyms only
 where the sender may process citizen numbers), every other column as the store wrote it.
-Message ids are random 16 bytes spread evenly over the whole id space, written in ascending
-order so the primary keys append; the secondary indexes of hub_signals are dropped during the
-fill and created again afterwards from the statements the migrations made. Nothing is queued for
+Message ids are UUIDv7 as the nodes make them (seinhuis.message_ids), their times spread
+evenly over the year before the build, so the prefill's ids sort before every id a node makes
+afterwards, as in a hub that has been running for a year; they are written in ascending order.
+The secondary indexes of hub_signals are dropped during the fill and created again afterwards
+from the statements the migrations made. Nothing is queued for
 the judge: the prefill stands for signals judged long ago that called for nothing (no cases,
 outreach entries or feed notices are written), so the comparison is about the tables and
 indexes the intake writes and the judge reads.
@@ -57,7 +59,7 @@ from hub.store.bulk import BulkInsert
 from hub.store.sql import SqlHubStore
 from hub.store.tables import SEEN, SIGNALS
 from seinhuis import catalogue as catalogue_module
-from seinhuis import db, schema
+from seinhuis import db, message_ids, schema
 from seinhuis.keys_cli import PartnerSpec
 from seinhuis.network import Launcher
 from seinhuis.vocabulary import LegalBasis, PartnerType, SignalType, Urgency
@@ -74,7 +76,7 @@ FULL_ROWS = 5_000_000
 QUICK_ROWS = 100_000
 CACHE = Path(tempfile.gettempdir()) / "seinhuis-bench-cache"
 #: Bump when the prefill's content changes: cached files of an older recipe are rebuilt.
-RECIPE = "1"
+RECIPE = "2"
 
 BIG = PartnerSpec("ggd-stored", PartnerType.GGD)
 EMPTY = PartnerSpec("ggd-empty", PartnerType.GGD)
@@ -99,6 +101,9 @@ MIX: dict[SignalType, int] = {
 SENDERS_PER_TYPE = 3
 #: Signals made in Python per block; the rest are SQLite's copies of the first block.
 BLOCK = 20_000
+#: The prefill's ids are made over a year, ending an hour before the build.
+ID_SPAN_MS = 365 * 86_400_000
+ID_AGE_MS = 3_600_000
 #: Copies committed per transaction.
 COMMIT_EVERY = 500_000
 #: SQLite page cache for the fill (KiB, negative per SQLite): the primary keys stay in memory.
@@ -170,14 +175,16 @@ def prefill(
     SqlHubStore(url).close()  # the schema, by the hub's migrations
     engine = db.create_engine(url, synchronous="OFF")
     rng = random.Random(seed)  # noqa: S311 (synthetic data, not secrets)
-    step = (1 << 128) // rows
-    jitter = min(100, step.bit_length() - 1)
+    end_ms = time.time_ns() // 1_000_000 - ID_AGE_MS
+    step_ms = ID_SPAN_MS / rows
 
     def ids(first: int, n: int) -> list[bytes]:
-        """Ascending, spread evenly over the 16-byte id space, random below that."""
-        return [
-            ((first + i) * step + rng.getrandbits(jitter)).to_bytes(16, "big") for i in range(n)
+        """Ascending UUIDv7s, their times spread evenly over the year before `end_ms`."""
+        made = [
+            message_ids.time_ordered(end_ms - ID_SPAN_MS + int((first + i) * step_ms))
+            for i in range(n)
         ]
+        return sorted(made)  # within one millisecond the random bits decide
 
     try:
         with engine.connect() as conn:

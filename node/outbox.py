@@ -11,7 +11,6 @@ arrived while the previous commit was running, so durability does not cap throug
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,10 +20,11 @@ from pathlib import Path
 
 from node import db, serde
 from node.model import DeliveryState, Payload, Signal, SignalStatus
+from seinhuis import message_ids
 from seinhuis.errors import AlreadyExists, FailedPrecondition, NotFound, SeinhuisError
 from seinhuis.vocabulary import WithdrawReason
 
-ID_BYTES = 16
+ID_BYTES = message_ids.ID_BYTES
 #: How long a withdrawal waits for a batch in flight to come back before giving up.
 IN_FLIGHT_WAIT_S = 120.0
 _PENDING = DeliveryState.PENDING.value
@@ -198,7 +198,8 @@ class Outbox:
                         AlreadyExists("partner_reference: already used for another signal")
                     )
                 continue
-            message_id = os.urandom(ID_BYTES)
+            # Time-ordered, so the hub's id indexes grow at one end (see seinhuis.message_ids).
+            message_id = message_ids.time_ordered()
             if row.reference is not None:
                 known[row.reference] = (message_id, row.digest)
             inserts.append(

@@ -7,6 +7,7 @@ test's own; nothing here times anything.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from contextlib import closing
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from bench import stored_scale
 from hub.store import SqlHubStore
+from seinhuis import message_ids
 from seinhuis.vocabulary import PartnerType, SignalType
 
 ROWS = 3_000
@@ -42,6 +44,10 @@ def test_the_prefill_holds_every_signal_with_its_tombstone_and_nothing_to_judge(
     path = prefilled
     assert _query(path, "SELECT COUNT(*), COUNT(DISTINCT id) FROM hub_signals") == [(ROWS, ROWS)]
     assert _query(path, "SELECT COUNT(*) FROM hub_seen_ids") == [(ROWS,)]
+    # Ids as nodes make them, all older than any a node makes now: new signals append.
+    ((newest,),) = _query(path, "SELECT MAX(id) FROM hub_seen_ids")
+    assert uuid.UUID(bytes=newest).version == 7
+    assert newest < message_ids.time_ordered()
     assert _query(path, "SELECT COUNT(*) FROM hub_judge_queue") == [(0,)]
     assert _query(path, "SELECT COUNT(*) FROM hub_cases") == [(0,)]
     assert _query(path, "PRAGMA foreign_key_check") == []

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from node.model import DeliveryState, Signal, Subject
 from node.outbox import Outbox, Outgoing, Result
+from seinhuis import message_ids
 from seinhuis.errors import AlreadyExists, NotFound
 from seinhuis.vocabulary import LegalBasis, LifeDomain, SignalType, Urgency, WithdrawReason
 
@@ -144,3 +147,21 @@ def test_unknown_ids_and_references_are_not_found(outbox: Outbox) -> None:
         outbox.status(bytes(16))
     with pytest.raises(NotFound):
         outbox.resolve(reference="nope")
+
+
+def test_message_ids_are_uuidv7_in_the_order_they_were_accepted(outbox: Outbox) -> None:
+    """Ids carry their acceptance time up front, so later ids sort after earlier ones (the
+    hub's id indexes then grow at one end instead of everywhere)."""
+    before = time.time_ns() // 1_000_000
+    first = outbox.accept(Outgoing(signal(1)))
+    time.sleep(0.003)
+    later = outbox.accept_many([Outgoing(signal(2)), Outgoing(signal(3))])
+    after = time.time_ns() // 1_000_000
+    ids = [first, *(i for i in later if isinstance(i, bytes))]
+    assert len(ids) == 3
+    for message_id in ids:
+        as_uuid = uuid.UUID(bytes=message_id)
+        assert (as_uuid.variant, as_uuid.version) == (uuid.RFC_4122, 7)
+        assert before <= message_ids.unix_ms(message_id) <= after
+    assert first < min(ids[1:])
+    assert len(set(ids)) == 3
