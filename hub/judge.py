@@ -144,22 +144,32 @@ class Judge:
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Judge queued households until stopped; a judge process calls this directly."""
-        while not self._stopping.is_set() and not should_stop():
-            with self._idle:
-                pending = self._store_guarded(self._claim)
-                self._busy = bool(pending)
-            if pending:
-                # Done even when judging failed: the worker must outlive one bad household,
-                # and the next signal there (or the deadline check) judges it again.
-                self._guarded(partial(self.judge, [t for _, t in pending]))
-                self._guarded(partial(self._store.judgements_done, [seq for seq, _ in pending]))
-            with self._idle:
-                self._busy = False
-                self._idle.notify_all()
-            self._check_deadlines_now_and_then()
-            if not pending:
-                self._wake.wait(self._poll_s)
-                self._wake.clear()
+        # Entries judged but still in the queue: the next claim removes them in its own
+        # transaction, so a busy judge writes once per batch instead of twice.
+        judged: list[int] = []
+        try:
+            while not self._stopping.is_set() and not should_stop():
+                with self._idle:
+                    claimed = self._claim(judged)
+                    if claimed is not None:
+                        judged = []
+                    pending = claimed or []
+                    self._busy = bool(pending or judged)
+                if pending:
+                    # Done even when judging failed: the worker must outlive one bad household,
+                    # and the next signal there (or the deadline check) judges it again.
+                    self._guarded(partial(self.judge, [t for _, t in pending]))
+                    judged = [seq for seq, _ in pending]
+                with self._idle:
+                    self._busy = bool(judged)
+                    self._idle.notify_all()
+                self._check_deadlines_now_and_then()
+                if not pending:
+                    self._wake.wait(self._poll_s)
+                    self._wake.clear()
+        finally:
+            if judged:
+                self._guarded(partial(self._store.judgements_done, judged))
 
     def _check_deadlines_now_and_then(self) -> None:
         now = time.monotonic()
@@ -172,20 +182,18 @@ class Judge:
             self._last_check = now
             self._guarded(self.check_deadlines)
 
-    def _claim(self) -> list[tuple[int, Touched]]:
-        """This judge's next batch; the claim outlasts any batch, and a judge that died with
-        it leaves it to the others when it runs out."""
+    def _claim(self, judged: Collection[int]) -> list[tuple[int, Touched]] | None:
+        """This judge's next batch, after removing the entries it judged; None when the store
+        failed (nothing removed: try again at the next poll). The claim outlasts any batch,
+        and a judge that died with it leaves it to the others when it runs out."""
         now = dt.datetime.now(dt.UTC)  # wall time, not the (injectable) judgement clock
-        return self._store.claim_judgements(self._name, self._batch_size, now, CLAIM_LEASE)
-
-    def _store_guarded(
-        self, read: Callable[[], list[tuple[int, Touched]]]
-    ) -> list[tuple[int, Touched]]:
         try:
-            return read()
-        except Exception as exc:  # a store outage: try again at the next poll
+            return self._store.claim_judgements(
+                self._name, self._batch_size, now, CLAIM_LEASE, done=judged
+            )
+        except Exception as exc:  # a store outage
             log.error("hub.judge_failed", error_type=type(exc).__name__)
-            return []
+            return None
 
     @staticmethod
     def _guarded(work: Callable[[], object]) -> None:

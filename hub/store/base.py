@@ -304,11 +304,20 @@ class HubStore(ResidentRecords, ABC):
 
     @abstractmethod
     def claim_judgements(
-        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+        self,
+        claimer: str,
+        limit: int,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        done: Collection[int] = (),
     ) -> list[tuple[int, Touched]]:
         """Take up to `limit` of the oldest entries nobody holds (never claimed, or a claim
         that ran out before `now`) for `claimer` until `now + lease`. Two judges never get
-        the same entry while a claim holds; each marks its entries done once judged."""
+        the same entry while a claim holds; each marks its entries done once judged.
+
+        `done`: entries the claimer judged since its last claim, removed in the same
+        transaction (as judgements_done would), so a busy judge writes once per batch."""
 
     @abstractmethod
     def judgements_done(self, seqs: Collection[int]) -> None:

@@ -114,9 +114,18 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
             return sorted(self._queue.items())[:limit]
 
     def claim_judgements(
-        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+        self,
+        claimer: str,
+        limit: int,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        done: Collection[int] = (),
     ) -> list[tuple[int, Touched]]:
         with self._lock:
+            for seq in done:
+                self._queue.pop(seq, None)
+                self._claims.pop(seq, None)
             free = [
                 (seq, t)
                 for seq, t in sorted(self._queue.items())

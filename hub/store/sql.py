@@ -282,17 +282,25 @@ class SqlHubStore(SqlResidentRecords, HubStore):
             ]
 
     def claim_judgements(
-        self, claimer: str, limit: int, now: dt.datetime, lease: dt.timedelta
+        self,
+        claimer: str,
+        limit: int,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        done: Collection[int] = (),
     ) -> list[tuple[int, Touched]]:
         free = or_(JUDGE_QUEUE.c.claimed_until.is_(None), JUDGE_QUEUE.c.claimed_until < now)
         # A look without the write lock first: an idle judge polls often and must not hold
         # up the intake's writes (SQLite has one writer).
-        with self._engine.connect() as conn:
-            if conn.execute(select(JUDGE_QUEUE.c.seq).where(free).limit(1)).first() is None:
-                return []
+        if not done:
+            with self._engine.connect() as conn:
+                if conn.execute(select(JUDGE_QUEUE.c.seq).where(free).limit(1)).first() is None:
+                    return []
 
         def run() -> list[tuple[int, Touched]]:
             with self._writer.begin() as conn:
+                _delete_judged(conn, done)
                 found = conn.execute(
                     select(JUDGE_QUEUE)
                     .where(free)
@@ -316,8 +324,7 @@ class SqlHubStore(SqlResidentRecords, HubStore):
     def judgements_done(self, seqs: Collection[int]) -> None:
         def run() -> None:
             with self._writer.begin() as conn:
-                for chunk in _chunks(sorted(seqs)):
-                    conn.execute(delete(JUDGE_QUEUE).where(JUDGE_QUEUE.c.seq.in_(chunk)))
+                _delete_judged(conn, seqs)
 
         self._retrying(run)
 
@@ -1142,3 +1149,9 @@ def _blob_or_none(value: Any) -> bytes | None:
 def _chunks(ids: list[T]) -> Iterator[list[T]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
+
+
+def _delete_judged(conn: Connection, seqs: Collection[int]) -> None:
+    """Remove judged queue entries; unknown numbers are ignored."""
+    for chunk in _chunks(sorted(seqs)):
+        conn.execute(delete(JUDGE_QUEUE).where(JUDGE_QUEUE.c.seq.in_(chunk)))

@@ -461,6 +461,19 @@ def test_two_judges_never_claim_the_same_entries_until_a_claim_runs_out(store: H
     assert store.claim_judgements("judge-b", 10, later, lease) == first
 
 
+def test_a_claim_first_removes_what_the_judge_finished(store: HubStore) -> None:
+    """A busy judge hands back its judged entries with its next claim: they are gone, the
+    next entries are claimed, and with nothing left to claim the judged ones still go."""
+    store.add_batch([received_signal() for _ in range(5)])
+    lease = dt.timedelta(minutes=2)
+    first = store.claim_judgements("judge-a", 3, NOW, lease)
+    second = store.claim_judgements("judge-a", 3, NOW, lease, done=[s for s, _ in first])
+    assert len(second) == 2
+    assert store.pending_judgements(10) == second
+    assert store.claim_judgements("judge-a", 3, NOW, lease, done=[s for s, _ in second]) == []
+    assert store.pending_judgements(10) == []
+
+
 def test_a_rekey_moves_cases_outreach_and_queued_places_with_their_pseudonyms(
     store: HubStore,
 ) -> None:
