@@ -32,7 +32,9 @@ class Statement(_message.Message):
     SIGNAL_FIELD_NUMBER: _builtins.int
     POPULATION_EVENT_FIELD_NUMBER: _builtins.int
     id: _builtins.bytes
-    """16 random bytes chosen by the node when it accepted the message; also the signal id."""
+    """16 bytes chosen by the node when it accepted the message; also the signal id. Nodes make
+    UUIDv7s (RFC 9562: time first, then random bits); the hub takes any 16 bytes.
+    """
     sender: _builtins.str
     """The sending partner's id as in the hub's partner registry."""
     sender_key_id: _builtins.bytes
