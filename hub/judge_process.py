@@ -114,6 +114,7 @@ def main(config: HubConfig, parent_pid: int, appended: EventType, queued: EventT
         wake=queued,
     )
     lifecycle.settle_heap()
+    lifecycle.prompt_thread_switches()
     try:
         judge.run(should_stop=lambda: bool(stopping) or os.getppid() != parent_pid)
     finally:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import signal
+import sys
 import time
 from collections.abc import Callable
 from types import FrameType
 
 _POLL_S = 0.1
+#: How long a thread may hold the GIL while another waits for it (CPython's default: 5 ms).
+THREAD_SWITCH_S = 0.001
 
 
 def _install_stop_handlers() -> list[int]:
@@ -45,6 +48,7 @@ def serve_until_signalled(start: Callable[[], object], stop: Callable[[], object
     received = _install_stop_handlers()
     start()
     settle_heap()
+    prompt_thread_switches()
     _wait(received)
     stop()
 
@@ -59,3 +63,15 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def prompt_thread_switches() -> None:
+    """Hand the GIL to a waiting thread after 1 ms instead of CPython's 5.
+
+    A service's threads that pass work along (a feed woken by a commit, a node storing a
+    notice, the judge's wake-up relay) mostly wait, then need the GIL for a moment, while the
+    threads taking in batches hold it for long stretches. Each hand-over cost up to the full
+    interval: the match benchmark measured p50 10 to 16 ms instead of 17 to 25 ms for a notice
+    to reach a node, and a lower p99, at the cost of more switches between busy threads.
+    """
+    sys.setswitchinterval(THREAD_SWITCH_S)
