@@ -123,9 +123,7 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
         done: Collection[int] = (),
     ) -> list[tuple[int, Touched]]:
         with self._lock:
-            for seq in done:
-                self._queue.pop(seq, None)
-                self._claims.pop(seq, None)
+            self._drop_judged(done)
             free = [
                 (seq, t)
                 for seq, t in sorted(self._queue.items())
@@ -137,9 +135,13 @@ class MemoryHubStore(MemoryResidentRecords, HubStore):
 
     def judgements_done(self, seqs: Collection[int]) -> None:
         with self._lock:
-            for seq in seqs:
-                self._queue.pop(seq, None)
-                self._claims.pop(seq, None)
+            self._drop_judged(seqs)
+
+    def _drop_judged(self, seqs: Collection[int]) -> None:
+        """Under self._lock: remove judged queue entries and their claims."""
+        for seq in seqs:
+            self._queue.pop(seq, None)
+            self._claims.pop(seq, None)
 
     def rekey(self, from_version: int, to_version: int, rekey: Rekey) -> int:
         moved: dict[bytes, bytes] = {}
