@@ -79,12 +79,8 @@ def judge(
     With an open case the same rules decide whether the case still has a basis.
     """
     facts = facts_of(counted, arrears_types)
-    values = facts.as_mapping()
-    case_fired = [r.name for r in policy.case_rules if r.holds(values)]
     # Outreach rules only apply where no case rule does.
-    outreach_fired = (
-        [] if case_fired else [r.name for r in policy.outreach_rules if r.holds(values)]
-    )
+    case_fired, outreach_fired = policy.fired(facts)
     fired = frozenset(case_fired + outreach_fired)
     if case_fired:
         outcome = MatchOutcome.UPDATE_CASE if has_open_case else MatchOutcome.OPEN_CASE

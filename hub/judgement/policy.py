@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from hub.judgement import policyfile, schemas
 from hub.judgement.conditions import NamedRule, Predicate
 from hub.judgement.deadlines import WEEKDAYS, WorkingCalendar
-from hub.judgement.model import CaseStatus, EscalationLevel, Outcome
+from hub.judgement.model import CaseStatus, EscalationLevel, Facts, Outcome
 from hub.judgement.policyfile import PolicyDocument
 from seinhuis import catalogue as catalogue_module
 from seinhuis.catalogue import Catalogue
@@ -42,6 +43,10 @@ class BasisLostRule:
     outcome: Outcome
 
 
+#: Facts remembered per matching policy (each entry a few hundred bytes).
+_FIRED_CACHE = 4096
+
+
 @dataclass(frozen=True)
 class MatchingPolicy:
     window_days: int
@@ -49,6 +54,24 @@ class MatchingPolicy:
     case_rules: tuple[NamedRule, ...]
     outreach_rules: tuple[NamedRule, ...]
     basis_lost: BasisLostRule
+    # The rules are pure functions of a household's Facts, and only a few Facts occur (most
+    # households hold one signal): each is evaluated once per loaded policy.
+    _fired: dict[Facts, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def fired(self, facts: Facts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The case rules that hold for these facts, in order, and the outreach rules that
+        hold (only when no case rule does)."""
+        found = self._fired.get(facts)
+        if found is None:
+            values = facts.as_mapping()
+            case = tuple(r.name for r in self.case_rules if r.holds(values))
+            outreach = () if case else tuple(r.name for r in self.outreach_rules if r.holds(values))
+            if len(self._fired) >= _FIRED_CACHE:
+                self._fired.clear()
+            found = self._fired[facts] = (case, outreach)
+        return found
 
 
 class RegieKind(StrEnum):
@@ -133,7 +156,7 @@ class Policies:
     retention: RetentionPolicy
     catalogue: Catalogue
 
-    @property
+    @functools.cached_property
     def arrears_types(self) -> frozenset[SignalType]:
         return frozenset(t for t, rule in self.catalogue.signal_types.items() if rule.arrears)
 

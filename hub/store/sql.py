@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import zip_longest
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -967,17 +968,15 @@ def _move_household_keys(conn: Connection, moved: dict[bytes, bytes]) -> None:
 def _household_signals(
     conn: Connection, addresses: Collection[bytes], persons: Collection[bytes]
 ) -> list[StoredSignal]:
+    """The signals at any of the addresses or of any of the people, oldest first."""
     found: dict[bytes, StoredSignal] = {}
-    for column, keys in (
-        (SIGNALS.c.address_pseudonym, list(addresses)),
-        (SIGNALS.c.person_pseudonym, list(persons)),
-    ):
-        query = _SIGNALS_AT if column is SIGNALS.c.address_pseudonym else _SIGNALS_OF
-        for chunk in _chunks(keys):
-            for r in conn.execute(query, {"keys": chunk}):
-                signal_id = bytes(r.id)
-                if signal_id not in found:  # a signal at one of the addresses, of one of the people
-                    found[signal_id] = rows.stored_signal(r._mapping)
+    # One query per pair of chunks: a signal at an address of one of the people is read once.
+    none: list[bytes] = []
+    for at, of in zip_longest(_chunks(list(addresses)), _chunks(list(persons)), fillvalue=none):
+        for r in conn.execute(_SIGNALS_AT_OR_OF, {"addresses": at, "persons": of}):
+            signal_id = bytes(r.id)
+            if signal_id not in found:
+                found[signal_id] = rows.stored_signal(r._mapping)
     return sorted(found.values(), key=lambda s: (s.received.received_at, s.received.id))
 
 
@@ -1089,11 +1088,11 @@ _OUTREACH_OF_MANY = select(OUTREACH.c.household, OUTREACH.c.signal_id).where(
 _SIGNALS_OF_CASES = select(CASE_SIGNALS).where(
     CASE_SIGNALS.c.case_id.in_(bindparam("keys", expanding=True))
 )
-_SIGNALS_AT = select(SIGNALS).where(
-    SIGNALS.c.address_pseudonym.in_(bindparam("keys", expanding=True))
-)
-_SIGNALS_OF = select(SIGNALS).where(
-    SIGNALS.c.person_pseudonym.in_(bindparam("keys", expanding=True))
+_SIGNALS_AT_OR_OF = select(SIGNALS).where(
+    or_(
+        SIGNALS.c.address_pseudonym.in_(bindparam("addresses", expanding=True)),
+        SIGNALS.c.person_pseudonym.in_(bindparam("persons", expanding=True)),
+    )
 )
 _LATEST_CASE = (
     select(CASES)

@@ -279,6 +279,31 @@ def test_household_signals_finds_by_address_or_person_only(store: HubStore) -> N
     found = store.household_signals([home], [person])
     assert [s.received.id for s in found] == [at_home.id, moved.id]
     assert store.household_signals([], []) == []
+    assert [s.received.id for s in store.household_signals([], [person])] == [moved.id]
+
+
+def test_household_signals_reads_many_addresses_and_people_each_signal_once(
+    store: HubStore,
+) -> None:
+    """More addresses than people, both beyond one query's list: every signal, once, in order."""
+    signals = [
+        _at(received_signal(at=NOW + dt.timedelta(seconds=i)), address=pseudonym(), person=None)
+        for i in range(1_200)
+    ]
+    of_people = [
+        _at(
+            received_signal(at=NOW + dt.timedelta(seconds=2_000 + i)),
+            address=s.signal.address_pseudonym,
+            person=pseudonym(),
+        )
+        for i, s in enumerate(signals[:700])
+    ]
+    store.add_batch(signals + of_people)
+    found = store.household_signals(
+        [s.signal.address_pseudonym for s in signals],
+        [s.signal.person_pseudonym for s in of_people if s.signal.person_pseudonym],
+    )
+    assert [s.received.id for s in found] == [s.id for s in signals + of_people]
 
 
 def test_judge_household_writes_case_outreach_and_notices_in_one_go(store: HubStore) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
 from hub.judgement import policy
+from hub.judgement.model import Facts
 from hub.judgement.policyfile import PolicyError
 from seinhuis.errors import ConfigError
 
@@ -27,6 +29,19 @@ def test_the_shipped_policies_load() -> None:
     loaded = policy.load()
     assert loaded.matching.window_days == 180
     assert all(policy.rule_names(stem) for stem in policy.FILES)
+
+
+def test_a_policy_remembers_which_rules_facts_fire_but_an_edited_copy_asks_again() -> None:
+    """The rules are evaluated once per distinct Facts; a copy with other rules does not reuse
+    the original's answers."""
+    matching = policy.load().matching
+    two_partners = Facts(signals=2, partners=2, life_domains=2)
+    case_rules, outreach_rules = matching.fired(two_partners)
+    assert case_rules and not outreach_rules
+    assert matching.fired(two_partners) == (case_rules, outreach_rules)
+    assert matching.fired(Facts(signals=1, partners=1, life_domains=1)) == ((), ())
+    without_case_rules = dataclasses.replace(matching, case_rules=())
+    assert without_case_rules.fired(two_partners)[0] == ()
 
 
 # (file, text to replace, replacement, field named, text on the line named; the last occurrence)
