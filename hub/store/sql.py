@@ -302,23 +302,24 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         def run() -> list[tuple[int, Touched]]:
             with self._writer.begin() as conn:
                 _delete_judged(conn, done)
-                found = conn.execute(
-                    select(JUDGE_QUEUE)
+                # One statement picks and claims (PostgreSQL skips rows another judge holds).
+                oldest_free = (
+                    select(JUDGE_QUEUE.c.seq)
                     .where(free)
                     .order_by(JUDGE_QUEUE.c.seq)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
+                )
+                claimed = conn.execute(
+                    update(JUDGE_QUEUE)
+                    .where(JUDGE_QUEUE.c.seq.in_(oldest_free))
+                    .values(claimed_by=claimer, claimed_until=(now + lease).astimezone(dt.UTC))
+                    .returning(JUDGE_QUEUE.c.seq, JUDGE_QUEUE.c.address, JUDGE_QUEUE.c.person)
                 ).all()
-                seqs = [int(r.seq) for r in found]
-                for chunk in _chunks(seqs):
-                    conn.execute(
-                        update(JUDGE_QUEUE)
-                        .where(JUDGE_QUEUE.c.seq.in_(chunk))
-                        .values(claimed_by=claimer, claimed_until=(now + lease).astimezone(dt.UTC))
-                    )
-                return [
-                    (int(r.seq), Touched(bytes(r.address), _blob_or_none(r.person))) for r in found
-                ]
+                return sorted(
+                    (int(r.seq), Touched(bytes(r.address), _blob_or_none(r.person)))
+                    for r in claimed
+                )
 
         return self._retrying(run)
 
@@ -496,12 +497,13 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         # Address and person pseudonyms come from different keys, so one object list serves
         # both residences (object: an address) and parenthoods (object: a child).
         objects = list(set(addresses) | set(persons))
+        none: list[bytes] = []
+        chunks = zip_longest(_chunks(list(set(persons))), _chunks(objects), fillvalue=none)
         with self._engine.connect() as conn:
-            for query, keys in ((_FACTS_ABOUT, list(set(persons))), (_FACTS_NAMING, objects)):
-                for chunk in _chunks(keys):
-                    for r in conn.execute(query, {"keys": chunk}):
-                        fact = rows.population_fact(r._mapping)
-                        found[fact.id] = fact
+            for about, naming in chunks:
+                for r in conn.execute(_FACTS_ABOUT_OR_NAMING, {"about": about, "naming": naming}):
+                    fact = rows.population_fact(r._mapping)
+                    found[fact.id] = fact
         return sorted(found.values(), key=lambda f: (f.received_at, f.id))
 
     def judge_household(
@@ -1079,8 +1081,12 @@ def _case_signals(conn: Connection, case_id: bytes) -> frozenset[bytes]:
 # The judge's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # building and hashing a new statement tree per household.
 # The judge's batch reads: compiled once; each call binds a list of keys.
-_FACTS_ABOUT = select(FACTS).where(FACTS.c.subject_pseudonym.in_(bindparam("keys", expanding=True)))
-_FACTS_NAMING = select(FACTS).where(FACTS.c.object_pseudonym.in_(bindparam("keys", expanding=True)))
+_FACTS_ABOUT_OR_NAMING = select(FACTS).where(
+    or_(
+        FACTS.c.subject_pseudonym.in_(bindparam("about", expanding=True)),
+        FACTS.c.object_pseudonym.in_(bindparam("naming", expanding=True)),
+    )
+)
 _CASES_OF = select(CASES).where(CASES.c.household.in_(bindparam("keys", expanding=True)))
 _OUTREACH_OF_MANY = select(OUTREACH.c.household, OUTREACH.c.signal_id).where(
     OUTREACH.c.household.in_(bindparam("keys", expanding=True))
