@@ -7,9 +7,15 @@ node.toml). Each component opens its own connection; WAL lets them read while an
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+
+from seinhuis.db import WRITER_LOCK_SUFFIX
 
 SCHEMA_VERSION = 1
 #: Page cache per connection, in KiB (an upper bound; SQLite allocates it as pages are used).
@@ -76,6 +82,45 @@ def connect(
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     _migrate(conn)
     return conn
+
+
+class Writer:
+    """Write transactions on one connection, queued with every other writer of its database on
+    an flock beside the file (as the hub's seinhuis.db does).
+
+    SQLite's busy handler polls with growing sleeps (1, 2, 5, 10 ... 100 ms): a writer that
+    finds the database locked (the sender recording the hub's answers, the feed storing a
+    notice, a signal being accepted, an import in another process) waits until its next try,
+    long after the holder committed. The kernel wakes an flock waiter the moment the lock is
+    released. A writer that does not take it (the sqlite3 shell) still meets SQLite's own lock.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, database: Path) -> None:
+        self._conn = conn
+        self._fd = os.open(
+            f"{database}{WRITER_LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK when the block raises."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the lock file (again: a no-op)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

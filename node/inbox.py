@@ -162,6 +162,7 @@ class Inbox:
 
     def __init__(self, path: Path) -> None:
         self._conn = db.connect(path, synchronous="FULL")
+        self._writer = db.Writer(self._conn, path)
         self._lock = threading.Lock()
         # db.connect made the node's schema; the case notices' table sits beside its inbox.
         self._conn.executescript(_CASE_SCHEMA)
@@ -169,6 +170,7 @@ class Inbox:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._writer.close()
 
     def cursor(self) -> int:
         """The cursor of the last notification stored; 0 before the first."""
@@ -207,49 +209,42 @@ class Inbox:
         in the same transaction, so inbox, outbox and cursor never disagree after a crash.
         A case notice's content (`payload`) is stored in that transaction too.
         """
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO inbox (cursor, created_at, received_at, kind, id,"
-                    " reason) VALUES (?, ?, ?, ?, ?, ?)",
+        with self._lock, self._writer.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO inbox (cursor, created_at, received_at, kind, id,"
+                " reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    n.cursor,
+                    db.to_micros(n.created_at),
+                    db.now_micros(),
+                    n.kind,
+                    n.id,
+                    n.reason.value if n.reason else None,
+                ),
+            )
+            new = cur.rowcount == 1
+            if new and payload is not None:
+                conn.execute(
+                    "INSERT INTO inbox_case (cursor, payload) VALUES (?, ?)",
+                    (n.cursor, payload),
+                )
+            if new and n.kind == KIND_SIGNAL_WITHDRAWN:
+                conn.execute(
+                    "UPDATE outbox SET state = ?, withdrawn_at = ?, withdraw_reason = ?,"
+                    " payload = NULL WHERE id = ? AND state = ?",
                     (
-                        n.cursor,
-                        db.to_micros(n.created_at),
+                        DeliveryState.WITHDRAWN.value,
                         db.now_micros(),
-                        n.kind,
-                        n.id,
                         n.reason.value if n.reason else None,
+                        n.id,
+                        DeliveryState.DELIVERED.value,
                     ),
                 )
-                new = cur.rowcount == 1
-                if new and payload is not None:
-                    conn.execute(
-                        "INSERT INTO inbox_case (cursor, payload) VALUES (?, ?)",
-                        (n.cursor, payload),
-                    )
-                if new and n.kind == KIND_SIGNAL_WITHDRAWN:
-                    conn.execute(
-                        "UPDATE outbox SET state = ?, withdrawn_at = ?, withdraw_reason = ?,"
-                        " payload = NULL WHERE id = ? AND state = ?",
-                        (
-                            DeliveryState.WITHDRAWN.value,
-                            db.now_micros(),
-                            n.reason.value if n.reason else None,
-                            n.id,
-                            DeliveryState.DELIVERED.value,
-                        ),
-                    )
-                conn.execute(
-                    "INSERT INTO node_meta (name, value) VALUES (?, ?) ON CONFLICT (name)"
-                    " DO UPDATE SET value = max(value, excluded.value)",
-                    (_CURSOR, n.cursor),
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            conn.execute(
+                "INSERT INTO node_meta (name, value) VALUES (?, ?) ON CONFLICT (name)"
+                " DO UPDATE SET value = max(value, excluded.value)",
+                (_CURSOR, n.cursor),
+            )
         return new
 
     def list(self, *, after_cursor: int = 0, limit: int = 1000) -> list[Notification]:

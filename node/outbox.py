@@ -103,6 +103,7 @@ class Outbox:
 
     def __init__(self, path: Path) -> None:
         self._conn = db.connect(path, synchronous="FULL")
+        self._writer = db.Writer(self._conn, path)
         self._lock = threading.RLock()
         self._commit_cv = threading.Condition()
         self._queue: list[_Ticket] = []
@@ -116,17 +117,12 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._writer.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, self._writer.transaction() as conn:
+            yield conn
 
     # --- accepting ------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class Pseudonymizer:
         self._next_check = 0.0
         # NORMAL: a cache row lost in a power cut costs one OPRF round, nothing more.
         self._conn = db.connect(database, synchronous="NORMAL")
+        self._writer = db.Writer(self._conn, database)
         self._lock = threading.Lock()
         self._hits = self._misses = 0
         # Decrypted pseudonyms of the current version, most recently used last: an import
@@ -114,6 +115,7 @@ class Pseudonymizer:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._writer.close()
 
     def stats(self) -> CacheStats:
         with self._lock:
@@ -232,9 +234,10 @@ class Pseudonymizer:
             if touch:
                 # Refresh the eviction order only now and then: a write per hit would cost
                 # more than the hit saves.
-                self._conn.executemany(
-                    "UPDATE pseudonym_cache SET used = ? WHERE lookup = ?", touch
-                )
+                with self._writer.transaction():
+                    self._conn.executemany(
+                        "UPDATE pseudonym_cache SET used = ? WHERE lookup = ?", touch
+                    )
             self._hits += len(found)
             self._misses += len(wanted) - len(found)
         return found, version
@@ -252,8 +255,7 @@ class Pseudonymizer:
                 (lk, version, self._seal(lk, version, p), self._generation)
                 for lk, p in entries.items()
             ]
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._writer.transaction():
                 if self._version is None:
                     self._write_version(version)
                 before = self._conn.total_changes
@@ -265,10 +267,6 @@ class Pseudonymizer:
                 self._size += self._conn.total_changes - before
                 if self._size > self._max_entries:
                     self._evict()
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
             self._version = version
             for lookup, pseudonym in entries.items():
                 self._remember(lookup, pseudonym, self._generation)
@@ -295,14 +293,9 @@ class Pseudonymizer:
         """Drop every cached pseudonym: the service now answers under another key version."""
         with self._lock:
             old = self._version
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._writer.transaction():
                 self._conn.execute("DELETE FROM pseudonym_cache")
                 self._write_version(version)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
             self._version, self._size = version, 0
             self._memory.clear()
         if old is not None:
