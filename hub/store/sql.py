@@ -497,10 +497,8 @@ class SqlHubStore(SqlResidentRecords, HubStore):
         # Address and person pseudonyms come from different keys, so one object list serves
         # both residences (object: an address) and parenthoods (object: a child).
         objects = list(set(addresses) | set(persons))
-        none: list[bytes] = []
-        chunks = zip_longest(_chunks(list(set(persons))), _chunks(objects), fillvalue=none)
         with self._engine.connect() as conn:
-            for about, naming in chunks:
+            for about, naming in _chunk_pairs(list(set(persons)), objects):
                 for r in conn.execute(_FACTS_ABOUT_OR_NAMING, {"about": about, "naming": naming}):
                     fact = rows.population_fact(r._mapping)
                     found[fact.id] = fact
@@ -973,8 +971,7 @@ def _household_signals(
     """The signals at any of the addresses or of any of the people, oldest first."""
     found: dict[bytes, StoredSignal] = {}
     # One query per pair of chunks: a signal at an address of one of the people is read once.
-    none: list[bytes] = []
-    for at, of in zip_longest(_chunks(list(addresses)), _chunks(list(persons)), fillvalue=none):
+    for at, of in _chunk_pairs(list(addresses), list(persons)):
         for r in conn.execute(_SIGNALS_AT_OR_OF, {"addresses": at, "persons": of}):
             signal_id = bytes(r.id)
             if signal_id not in found:
@@ -1154,6 +1151,13 @@ def _blob_or_none(value: Any) -> bytes | None:
 def _chunks(ids: list[T]) -> Iterator[list[T]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
+
+
+def _chunk_pairs(first: list[T], second: list[T]) -> Iterator[tuple[list[T], list[T]]]:
+    """Both lists' chunks side by side, for one `a IN (...) OR b IN (...)` query per pair; the
+    shorter list runs out into empty chunks."""
+    none: list[T] = []
+    yield from zip_longest(_chunks(first), _chunks(second), fillvalue=none)
 
 
 def _delete_judged(conn: Connection, seqs: Collection[int]) -> None:
