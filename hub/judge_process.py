@@ -102,8 +102,8 @@ def main(config: HubConfig, parent_pid: int, appended: EventType, queued: EventT
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # The hub migrated the schema before it started this process.
-    store = open_store(config.database_url, auto_migrate=False)
+    # The hub migrated the schema before it started this process, and checkpoints its WAL.
+    store = open_store(config.database_url, auto_migrate=False, checkpoints=False)
     institutions_list = institutions_module.Watched(config.institutions)
     judge = Judge(
         store,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pseudonym.model import KeyInfo
-from seinhuis import logs
+from seinhuis import atomic, logs
 from seinhuis.crypto import oprf
 from seinhuis.crypto.keys import read_key, write_key
 from seinhuis.errors import ConfigError, InvalidArgument, NotFound, SeinhuisError
@@ -109,21 +109,13 @@ def _add_version(directory: Path, version: int) -> None:
     tmp = directory / f".{final.name}.{os.getpid()}.tmp"
     write_key(tmp, KEY_LABEL, os.urandom(SEED_BYTES), secret=True)
     try:
-        _fsync(tmp)
+        atomic.fsync(tmp)
         os.link(tmp, final)
     except FileExistsError:
         raise ConfigError(f"{final}: exists already (another rotation?)") from None
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync(directory)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic.fsync(directory)
 
 
 def create(directory: Path) -> Keyring:

@@ -45,7 +45,7 @@ def publish(temp: Path, target: Path, *, replace: bool) -> None:
     """Move a finished temp file to its name (flushed to disk first); the temp file is gone after,
     also when this fails."""
     try:
-        _fsync(temp)
+        fsync(temp)
         if replace:
             os.replace(temp, target)
         else:
@@ -84,7 +84,8 @@ def _link_new(temp: Path, target: Path) -> None:
         os.replace(temp, target)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """A file's (or a folder's) content on disk before this returns."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -95,7 +96,7 @@ def _fsync(path: Path) -> None:
 def _fsync_folder(folder: Path) -> None:
     # The rename itself must reach the disk too; not every platform can fsync a folder.
     with contextlib.suppress(OSError):
-        _fsync(folder)
+        fsync(folder)
 
 
 def write_port_file(path: Path, port: int) -> None:

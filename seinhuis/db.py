@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -202,6 +203,109 @@ class _WriterLock:
         fd = info.pop(self._FD, None) if info is not None else None
         if fd is not None:
             os.close(fd)
+
+
+class WalCheckpointer:
+    """Moves an SQLite database's WAL checkpoints off the commit path, into a thread.
+
+    By default the commit that takes the WAL past 1,000 pages copies them into the database
+    file and syncs it, holding the write lock: every other writer waits for that copy. In a
+    big database the copy is large (each insert dirties index pages all over the file), so it
+    is done here instead, beside the writers: woken by this engine's commits (at most every
+    `interval_s`) or every `idle_s` for other processes' commits, a PASSIVE checkpoint copies
+    what is committed without the write lock. Writers only start the WAL over once it is
+    wholly copied, which a checkpoint racing them seldom achieves; so once the WAL holds
+    `restart_pages`, the pass waits its turn among the writers (the writer lock) and copies
+    the few pages left. Connections keep SQLite's own checkpoint, at four times that size, as
+    a safety net: for a process whose engine only attaches this (start() not called) because
+    another process on the same file runs the thread, and for a thread that fell behind.
+    """
+
+    _MARK = "seinhuis_wal_checkpointer"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        synchronous: str = "FULL",
+        interval_s: float = 0.1,
+        idle_s: float = 1.0,
+        restart_pages: int = 4000,
+    ) -> None:
+        self._engine = engine
+        self._path = engine.url.database or ""
+        self._synchronous = synchronous
+        self._interval_s = interval_s
+        self._idle_s = idle_s
+        self._restart_pages = restart_pages
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        event.listen(engine.pool, "checkout", self._on_checkout)
+        event.listen(engine, "commit", self._on_commit)
+
+    @staticmethod
+    def supported(engine: Engine) -> bool:
+        return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+    def start(self) -> WalCheckpointer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop, after a last checkpoint of what is committed (again: nothing more)."""
+        if self._stop.is_set():
+            return
+        event.remove(self._engine, "commit", self._on_commit)
+        event.remove(self._engine.pool, "checkout", self._on_checkout)
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # Once per connection, also for those the pool held before this was attached.
+        if not record.info.get(self._MARK):
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={4 * self._restart_pages}")
+            record.info[self._MARK] = True
+
+    def _on_commit(self, _conn: Any) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            lock = os.open(
+                f"{self._path}{WRITER_LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+        except (sqlite3.Error, OSError) as exc:  # commits keep checkpointing themselves
+            log.warning("db.checkpoint_failed", error_type=type(exc).__name__)
+            return
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            while not self._stop.is_set():
+                if self._wake.wait(self._idle_s):
+                    self._wake.clear()
+                    self._stop.wait(self._interval_s)  # let commits gather
+                try:
+                    self._checkpoint(conn, lock)
+                except sqlite3.Error as exc:  # the database is busy or away: next time
+                    log.warning("db.checkpoint_failed", error_type=type(exc).__name__)
+        finally:
+            conn.close()
+            os.close(lock)
+
+    def _checkpoint(self, conn: sqlite3.Connection, lock: int) -> None:
+        _busy, pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if pages >= self._restart_pages:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class NotifyChannel:

@@ -27,6 +27,7 @@ EVENTS: dict[str, frozenset[str]] = {
     "rpc.cancelled": frozenset({"method"}),
     "db.migrated": frozenset({"schema", "from_revision", "to_revision"}),
     "db.unavailable": frozenset({"attempts", "error_type"}),
+    "db.checkpoint_failed": frozenset({"error_type"}),
     # hub
     "hub.envelope_accepted": frozenset({"id", "partner", "kind", "signal_type"}),
     "hub.envelope_refused": frozenset({"id", "partner", "code", "reason"}),

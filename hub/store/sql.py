@@ -106,10 +106,12 @@ class SqlHubStore(SqlResidentRecords, HubStore):
     cursor or a household retry, a PostgreSQL restart is waited out for a few seconds and
     then reported as DatabaseUnavailable (UNAVAILABLE to the caller, who retries), and feed
     notifications written by one process wake the feed subscribers of every other
-    (LISTEN/NOTIFY) besides the waiters' own poll.
+    (LISTEN/NOTIFY) besides the waiters' own poll. On SQLite a thread copies the WAL into
+    the database file (db.WalCheckpointer), unless checkpoints=False because another process
+    on the same file (the hub's, for its judge process) does.
     """
 
-    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+    def __init__(self, url: str, *, auto_migrate: bool = True, checkpoints: bool = True) -> None:
         from hub.migrations import SCHEMA
 
         super().__init__()
@@ -131,11 +133,20 @@ class SqlHubStore(SqlResidentRecords, HubStore):
             if db.NotifyChannel.supported(self._engine)
             else None
         )
+        # SQLite: commits do not wait for a checkpoint's copy; one thread per database file
+        # does it (checkpoints=False: another process on the file runs that thread).
+        self._checkpoints = (
+            db.WalCheckpointer(self._engine) if db.WalCheckpointer.supported(self._engine) else None
+        )
+        if self._checkpoints is not None and checkpoints:
+            self._checkpoints.start()
 
     def close(self) -> None:
         super().close()
         if self._feed_channel is not None:
             self._feed_channel.close()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self._engine.dispose()
 
     def wait_for_notifications(
