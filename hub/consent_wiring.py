@@ -15,7 +15,6 @@ from hub.config import HubConfig
 from hub.consent_check import ConsentGate, Narrowings
 from hub.consent_follower import ConsentFollower
 from hub.domain import Touched
-from hub.judge import Judge
 from hub.registry import Registry
 from hub.resident_servicer import ResidentServicer
 from hub.store import HubStore
@@ -49,7 +48,7 @@ def build(
     *,
     store: HubStore,
     registry: Registry,
-    judge: Judge | None,
+    wake_judge: Callable[[], None],
     server: grpc.Server,
     institutions: Callable[[], frozenset[bytes]],
     clock: Callable[[], dt.datetime],
@@ -100,11 +99,8 @@ def build(
             return f"127.0.0.1:{port}"
 
         def submit(touched: Sequence[Touched]) -> None:
-            # The judge in this process is woken; one in its own process polls the queue.
-            if judge is not None:
-                judge.submit(touched)
-            else:
-                store.queue_judgement(touched)
+            store.queue_judgement(touched)
+            wake_judge()  # in this process or its own
 
         follower = ConsentFollower(
             store,

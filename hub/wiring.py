@@ -169,7 +169,7 @@ def build(
         config,
         store=store,
         registry=registry,
-        judge=judge,
+        wake_judge=wake_judge,
         server=server,
         institutions=institutions_list.addresses,
         clock=clock,

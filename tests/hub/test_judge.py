@@ -251,6 +251,68 @@ def test_a_judge_told_through_a_shared_event_looks_at_once(tmp_path: Path) -> No
         store.close()
 
 
+class _ClaimLog(SqlHubStore):
+    """A store that notes each claim: (entries it removed as judged, entries it claimed)."""
+
+    claims: list[tuple[int, int]]
+
+    def claim_judgements(self, *args, done=(), **kwargs):  # type: ignore[no-untyped-def]
+        claimed = super().claim_judgements(*args, done=done, **kwargs)
+        self.claims.append((len(done), len(claimed)))
+        return claimed
+
+
+def _until(check, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return bool(check())
+
+
+def test_a_busy_judge_removes_a_batch_with_its_next_claim(tmp_path: Path) -> None:
+    """Batches that come close together cost the judge one queue write each: the judged
+    entries stay (no longer than linger_s) for the next claim to remove; then they go."""
+    store = _ClaimLog(f"sqlite:///{tmp_path}/h.db")
+    store.claims = []
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock(), poll_s=60.0, linger_s=5.0)
+    judge.start()
+    try:
+        for n in (1, 2):
+            home = pseudonym()
+            pair = [signal("school-a", home, pseudonym()), signal("woco-a", home, None)]
+            store.add_batch(pair)
+            judge.wake()
+            assert _until(lambda n=n: len(store.list_cases()) == n)
+        # Both batches judged; the second claim removed the first batch as it claimed.
+        writes = [c for c in store.claims if c != (0, 0)]  # (0, 0): a look at an empty queue
+        assert writes == [(0, 2), (2, 2)]
+        # Nothing came after the second: its entries go once linger_s has passed.
+        assert _until(lambda: not store.pending_judgements(10))
+        assert [c for c in store.claims if c != (0, 0)] == [(0, 2), (2, 2), (2, 0)]
+    finally:
+        judge.stop()
+        store.close()
+
+
+def test_a_judge_behind_a_backlog_claims_on_without_being_woken(tmp_path: Path) -> None:
+    """A full batch leaves more in the queue: the judge claims the next at once rather than
+    wait to be woken (a burst's intake may have stopped committing by then)."""
+    store = SqlHubStore(f"sqlite:///{tmp_path}/h.db")
+    judge = Judge(
+        store, REGISTRY, POLICIES, clock=Clock(), poll_s=60.0, linger_s=60.0, batch_size=2
+    )
+    try:
+        for _ in range(3):
+            home = pseudonym()
+            store.add_batch([signal("school-a", home, pseudonym()), signal("woco-a", home, None)])
+        judge.start()
+        judge.wake()  # once, for six entries in three batches
+        assert _until(lambda: len(store.list_cases()) == 3, timeout=10)
+    finally:
+        judge.stop()
+        store.close()
+
+
 def test_what_was_stored_before_a_crash_is_judged_after_the_restart(tmp_path: Path) -> None:
     """The judgement queue is written with the signals: a hub that died before judging them
     (nothing was judged here) leaves them to the next judge on the same database."""
