@@ -31,8 +31,10 @@ file and one on an empty database, each with a real node delivering to it (outbo
 SubmitStream). The copy is synced to disk before the hubs start (its write-back is not the
 hub's), and each hub takes one uncounted round first: a hub that has been running has its index
 pages mapped in each of its connections, one just started on a copied file faults them in. Then
-rounds alternate between the two; the figures are medians, and the CPU seconds of each hub
-(intake and judge processes) per stored signal are read from /proc as in the spine.
+rounds alternate between the two, in pairs back to back (empty first, then stored first, and so
+on: this host's speed drifts by tens of percent within a minute); the figures are medians, of
+the rates and of each pair's ratio, and the CPU seconds of each hub (intake and judge processes)
+per stored signal are read from /proc as in the spine.
 """
 
 from __future__ import annotations
@@ -71,10 +73,11 @@ from seinhuis.vocabulary import LegalBasis, PartnerType, SignalType, Urgency
 
 SECTION = "stored"
 RATE = "signals/s into a hub holding the prefilled signals (real node delivery, as spine)"
+RATIO = "median of the per-round ratios (a stored and an empty round back to back)"
 HUB_CPU = "hub CPU per stored signal with the prefilled signals (intake and judge)"
 STORED = "signals stored in the prefilled hub before its rounds"
 PREFILL = "prefill build time (0: reused from the cache)"
-FIGURES = (RATE, HUB_CPU, STORED, PREFILL)
+FIGURES = (RATE, RATIO, HUB_CPU, STORED, PREFILL)
 FLOOR_NAME = "same ingest, empty hub"
 
 FULL_ROWS = 5_000_000
@@ -122,7 +125,7 @@ class Sizes:
     rounds: int  # per side
 
 
-FULL = Sizes(rows=FULL_ROWS, signals_per_round=10_000, rounds=5)
+FULL = Sizes(rows=FULL_ROWS, signals_per_round=10_000, rounds=7)
 QUICK = Sizes(rows=QUICK_ROWS, signals_per_round=2_000, rounds=2)
 
 
@@ -362,8 +365,14 @@ def run(*, quick: bool = False, progress: bool = True, cache: Path = CACHE) -> l
             big_rounds: list[_Round] = []
             empty_rounds: list[_Round] = []
             for i in range(sizes.rounds):
-                empty_rounds.append(empty.deliver(n, empty_hub.process.pid))
-                big_rounds.append(big.deliver(n, big_hub.process.pid))
+                # Each pair back to back, in turn empty-first and stored-first, so that a host
+                # that speeds up or slows down over the run favours neither.
+                if i % 2 == 0:
+                    empty_rounds.append(empty.deliver(n, empty_hub.process.pid))
+                    big_rounds.append(big.deliver(n, big_hub.process.pid))
+                else:
+                    big_rounds.append(big.deliver(n, big_hub.process.pid))
+                    empty_rounds.append(empty.deliver(n, empty_hub.process.pid))
                 say(
                     f"  stored round {i + 1}/{sizes.rounds}: empty hub"
                     f" {empty_rounds[-1].rate:,.0f}/s, hub with {stored:,} signals"
@@ -390,6 +399,16 @@ def run(*, quick: bool = False, progress: bool = True, cache: Path = CACHE) -> l
             floor=statistics.median(r.rate for r in empty_rounds),
             floor_name=FLOOR_NAME,
             target=">= 0.8 of floor",
+        ),
+        Figure(
+            SECTION,
+            RATIO,
+            100
+            * statistics.median(
+                b.rate / e.rate for b, e in zip(big_rounds, empty_rounds, strict=True)
+            ),
+            "% of empty",
+            target=">= 80 %",
         ),
         Figure(
             SECTION,
