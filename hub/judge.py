@@ -14,6 +14,7 @@ Reads are per household: the signals at its address and of its people, found by 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import threading
@@ -115,6 +116,8 @@ class Judge:
         self._thread: threading.Thread | None = None
         self._last_check: float | None = None
         self._last_check_day: dt.date | None = None
+        # The registry as a first look sees it: every coordinator with room (see _judge_keys).
+        self._unloaded = registry_view(registry, {})
 
     # The worker: drains the store's judgement queue, oldest first.
 
@@ -225,9 +228,6 @@ class Judge:
         persons = {t.person for t in touched if t.person is not None}
         around = _Around.read(self._store, addresses, persons)
         institutions = self._institutions()
-        # Coordinators' loads once per batch: within a batch a load may lag by the cases the
-        # batch itself opens, which capacity checks tolerate.
-        view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
         keyed: dict[bytes, tuple[frozenset[bytes], frozenset[bytes]]] = {}
         for t in touched:
             places, people = around.neighbourhood(
@@ -239,7 +239,7 @@ class Judge:
             address = where.get(t.person, t.address) if t.person is not None else t.address
             key = t.person if address in institutions and t.person is not None else address
             keyed.setdefault(key, (places, people))
-        self._judge_keys(keyed, around, institutions, view)
+        self._judge_keys(keyed, around, institutions)
 
     def check_deadlines(self) -> None:
         """Re-judge every household whose open case is past a deadline (escalation by time)."""
@@ -250,21 +250,27 @@ class Judge:
             return
         around = _Around.read(self._store, set(due), set(due))
         institutions = self._institutions()
-        view = registry_view(self._registry, self._store.open_cases_by_regiehouder())
         keyed = {key: around.neighbourhood({key}, {key}) for key in due}
-        self._judge_keys(keyed, around, institutions, view)
+        self._judge_keys(keyed, around, institutions)
 
     def _judge_keys(
         self,
         keyed: dict[bytes, tuple[frozenset[bytes], frozenset[bytes]]],
         around: _Around,
         institutions: frozenset[bytes],
-        view: RegistryView,
     ) -> None:
         """A first look at every household without a lock, from the batch's reads; only a
         household whose look would write anything is judged again under its lock. A signal
-        committed after these reads is queued after its commit and judged then."""
+        committed after these reads is queued after its commit and judged then.
+
+        The coordinators' loads are read once per batch, and only for a household judged
+        under its lock: a full coordinator only narrows whom a case gets, so the first look
+        goes without them (as if every coordinator had room). Within a batch a load may lag
+        by the cases the batch itself opens, which capacity checks tolerate."""
         cases = self._store.household_cases(keyed)
+        view = functools.cache(
+            lambda: registry_view(self._registry, self._store.open_cases_by_regiehouder())
+        )
         for key, (places, people) in keyed.items():
             known = cases.get(key)
             first_look = HouseholdState(
@@ -282,7 +288,7 @@ class Judge:
         first_look: HouseholdState,
         population: households.Population,
         institutions: frozenset[bytes],
-        view: RegistryView,
+        loaded: Callable[[], RegistryView],
     ) -> None:
         at = self._clock()
         today = at.date()
@@ -290,7 +296,7 @@ class Judge:
         members: set[bytes] = set()
         preferences: list[RegiePreference] = []
 
-        def decide(state: HouseholdState, *, first: bool = False) -> CaseWrite:
+        def decide(state: HouseholdState, *, view: RegistryView, first: bool = False) -> CaseWrite:
             outcome.clear()
             grouped = households.group(signal_facts(state.signals), population, institutions)
             household = next(
@@ -325,12 +331,13 @@ class Judge:
             return to_write(decision, state.case, view)
 
         # When the first look would write nothing, no lock is taken.
-        if _is_empty(decide(first_look, first=True)):
+        if _is_empty(decide(first_look, view=self._unloaded, first=True)):
             return
         # Read before the lock (the store's lock may not be re-entered from decide); a
         # preference stated meanwhile counts at the household's next judgement.
         preferences = self._store.preferences_of(members)
-        if self._store.judge_household(key, addresses, persons, decide, at):
+        locked = partial(decide, view=loaded())
+        if self._store.judge_household(key, addresses, persons, locked, at):
             self._on_notices()
         if outcome and outcome[0].actions:
             decision = outcome[0]

@@ -313,6 +313,33 @@ def test_a_judge_behind_a_backlog_claims_on_without_being_woken(tmp_path: Path) 
         store.close()
 
 
+class _LoadLog(MemoryHubStore):
+    """A store that counts how often the coordinators' loads are read."""
+
+    loads_read = 0
+
+    def open_cases_by_regiehouder(self) -> dict[str, int]:
+        self.loads_read += 1
+        return super().open_cases_by_regiehouder()
+
+
+def test_loads_are_read_only_for_a_batch_that_writes_a_case() -> None:
+    """Most batches hold lone signals that change nothing: they cost no count of every open
+    case by regiehouder. A batch that opens a case reads the loads once."""
+    store = _LoadLog()
+    judge = Judge(store, REGISTRY, POLICIES, clock=Clock())
+    arrive(store, judge, *(signal("school-a", pseudonym(), pseudonym()) for _ in range(10)))
+    assert store.loads_read == 0
+    homes = [pseudonym(), pseudonym()]
+    arrive(
+        store,
+        judge,
+        *(signal(p, h, None if p == "woco-a" else pseudonym()) for h in homes for p in KINDS),
+    )
+    assert len(store.list_cases()) == 2
+    assert store.loads_read == 1
+
+
 def test_what_was_stored_before_a_crash_is_judged_after_the_restart(tmp_path: Path) -> None:
     """The judgement queue is written with the signals: a hub that died before judging them
     (nothing was judged here) leaves them to the next judge on the same database."""
