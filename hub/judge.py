@@ -14,14 +14,13 @@ Reads are per household: the signals at its address and of its people, found by 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from multiprocessing.synchronize import Event as EventType
 
 from hub import households
@@ -268,9 +267,7 @@ class Judge:
         goes without them (as if every coordinator had room). Within a batch a load may lag
         by the cases the batch itself opens, which capacity checks tolerate."""
         cases = self._store.household_cases(keyed)
-        view = functools.cache(
-            lambda: registry_view(self._registry, self._store.open_cases_by_regiehouder())
-        )
+        view = cache(lambda: registry_view(self._registry, self._store.open_cases_by_regiehouder()))
         for key, (places, people) in keyed.items():
             known = cases.get(key)
             first_look = HouseholdState(
