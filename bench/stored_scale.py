@@ -364,15 +364,12 @@ def run(*, quick: bool = False, progress: bool = True, cache: Path = CACHE) -> l
             empty.deliver(n, empty_hub.process.pid)
             big_rounds: list[_Round] = []
             empty_rounds: list[_Round] = []
+            sides = [(empty, empty_hub, empty_rounds), (big, big_hub, big_rounds)]
             for i in range(sizes.rounds):
                 # Each pair back to back, in turn empty-first and stored-first, so that a host
                 # that speeds up or slows down over the run favours neither.
-                if i % 2 == 0:
-                    empty_rounds.append(empty.deliver(n, empty_hub.process.pid))
-                    big_rounds.append(big.deliver(n, big_hub.process.pid))
-                else:
-                    big_rounds.append(big.deliver(n, big_hub.process.pid))
-                    empty_rounds.append(empty.deliver(n, empty_hub.process.pid))
+                for node, hub, rounds in sides if i % 2 == 0 else reversed(sides):
+                    rounds.append(node.deliver(n, hub.process.pid))
                 say(
                     f"  stored round {i + 1}/{sizes.rounds}: empty hub"
                     f" {empty_rounds[-1].rate:,.0f}/s, hub with {stored:,} signals"

@@ -267,7 +267,9 @@ class Judge:
         goes without them (as if every coordinator had room). Within a batch a load may lag
         by the cases the batch itself opens, which capacity checks tolerate."""
         cases = self._store.household_cases(keyed)
-        view = cache(lambda: registry_view(self._registry, self._store.open_cases_by_regiehouder()))
+        loaded = cache(
+            lambda: registry_view(self._registry, self._store.open_cases_by_regiehouder())
+        )
         for key, (places, people) in keyed.items():
             known = cases.get(key)
             first_look = HouseholdState(
@@ -275,7 +277,9 @@ class Judge:
                 signals=tuple(around.signals_of(places, people)),
                 on_outreach=known.on_outreach if known is not None else frozenset(),
             )
-            self._judge_key(key, places, people, first_look, around.population, institutions, view)
+            self._judge_key(
+                key, places, people, first_look, around.population, institutions, loaded
+            )
 
     def _judge_key(
         self,

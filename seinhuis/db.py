@@ -180,12 +180,16 @@ class _WriterLock:
     def __init__(self, database: str) -> None:
         self._path = f"{database}{WRITER_LOCK_SUFFIX}"
 
+    def open(self) -> int:
+        """A descriptor of the lock file; each descriptor's flock is a writer of its own."""
+        return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
     def acquire_for(self, conn: Any) -> None:
         """Before a write transaction on this connection (held until it is checked in)."""
         info = conn.info
         fd = info.get(self._FD)
         if fd is None:
-            fd = info[self._FD] = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = info[self._FD] = self.open()
         if not info.get(self._HELD):
             fcntl.flock(fd, fcntl.LOCK_EX)
             info[self._HELD] = True
@@ -278,9 +282,7 @@ class WalCheckpointer:
     def _run(self) -> None:
         try:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            lock = os.open(
-                f"{self._path}{WRITER_LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
+            lock = _WriterLock(self._path).open()
         except (sqlite3.Error, OSError) as exc:  # commits keep checkpointing themselves
             log.warning("db.checkpoint_failed", error_type=type(exc).__name__)
             return
