@@ -14,17 +14,18 @@ samples are read from the nodes' inboxes, so nothing but the nodes subscribes.
    that commit: until the last `delivered_at` the nodes recorded (taken in), and until the
    hub's judgement queue is empty again (taken in and judged). The judge yields the CPU to the
    intake, so during a burst the queue absorbs what it cannot judge yet: the first rate is what
-   the hub takes in for a while, the second what it can keep up with, its maximum ingest. The
-   latency run is paced at half the median of the second.
-2. The latency run, for a fixed duration: every 50 ms this process adds to the outboxes what the
-   pace says is due. Most of it is background: single signals at random pseudonyms
+   the hub takes in for a while, the second what it can keep up with, its maximum ingest.
+2. The latency run, in segments: each segment follows a burst of its own and is paced at half
+   that burst's maximum ingest, so the pace follows the host's speed, which on a shared machine
+   drifts by tens of percent within a minute. Every 50 ms this process adds to the outboxes
+   what the pace says is due. Most of it is background: single signals at random pseudonyms
    (SCHOOLVERZUIM and ZORG_OVER_LEERLING from the school, WOONOVERLAST from the
    woningcorporatie), which the judge reads and leaves alone. A few times a second a pair is
    started: the school's SCHOOLVERZUIM at a fresh address pseudonym, and half a second later the
    woningcorporatie's HUURACHTERSTAND (contact attempted, written reminder sent) at the same
    address. Two partners, two life domains: policies/matching.yaml opens a case, and both
    partners get a case notice (CaseNotice or, for the regiehouder, RegiehouderBriefing) whose
-   signal_ids hold their own signal's id.
+   signal_ids hold their own signal's id. The samples of all segments are pooled.
 3. A sample per involved partner per case: from the moment the completing signal (the later of
    the pair) was acknowledged, as its node recorded it (`delivered_at`, taken as the hub's
    answer arrives), to the partner's node storing the first case notice carrying that partner's
@@ -50,6 +51,7 @@ judge's wake-up, the household reads, the case write, and a notice written by an
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import os
@@ -58,7 +60,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,7 +83,7 @@ from seinhuis.vocabulary import PartnerType, SignalType, Urgency
 
 SECTION = "match"
 TAKEN_IN_RATE = "max rate taken in (acknowledged), school + woco nodes at once"
-MAX_RATE = "max ingest: taken in and judged (the latency run is paced at half)"
+MAX_RATE = "max ingest: taken in and judged (each latency segment is paced at half its burst's)"
 PACED_RATE = "ingest during the latency run (background + case pairs)"
 P50 = "match latency p50: hub ack of completing signal > case notice on partner feed"
 P99 = "match latency p99: hub ack of completing signal > case notice on partner feed"
@@ -106,14 +108,14 @@ WITHDRAW_AFTER_S = 3.0
 @dataclass(frozen=True)
 class Sizes:
     burst: int  # signals per maximum-ingest burst, over both nodes
-    bursts: int
-    seconds: float  # the latency run
+    segments: int  # a burst, then a latency segment paced at half its maximum ingest
+    seconds: float  # the latency run, over all segments
     cases_per_s: float
     withdrawals_per_s: float
 
 
-FULL = Sizes(burst=10_000, bursts=2, seconds=60.0, cases_per_s=2.0, withdrawals_per_s=2.0)
-QUICK = Sizes(burst=2_000, bursts=1, seconds=10.0, cases_per_s=3.0, withdrawals_per_s=3.0)
+FULL = Sizes(burst=10_000, segments=3, seconds=60.0, cases_per_s=2.0, withdrawals_per_s=2.0)
+QUICK = Sizes(burst=2_000, segments=1, seconds=10.0, cases_per_s=3.0, withdrawals_per_s=3.0)
 
 
 @functools.cache
@@ -299,20 +301,23 @@ def _queue_length(hub_db: Path) -> int:
 
 @dataclass
 class _Run:
-    """What the paced run sent: case pairs (school id, woco id) and the withdrawals' acks."""
+    """What the paced segments sent: case pairs (school id, woco id) and the withdrawals'
+    acks."""
 
     pairs: list[tuple[bytes, bytes]] = field(default_factory=list)
     withdrawn: list[bytes] = field(default_factory=list)  # ids the hub accepted a withdrawal of
     school_background: list[tuple[float, bytes]] = field(default_factory=list)
     sent: int = 0
-    started: float = 0.0  # monotonic
-    ended: float = 0.0
-    wall_started: float = 0.0  # the same instants in the nodes' clock (time.time())
-    wall_ended: float = 0.0
+    #: Each segment's start and end in the nodes' clock (time.time()).
+    windows: list[tuple[float, float]] = field(default_factory=list)
+    #: Each segment's pace, signals/s.
+    paces: list[float] = field(default_factory=list)
+    #: len(pairs) at the end of each segment.
+    segment_ends: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Households waiting in the hub's judgement queue, sampled once a second.
     backlog: list[int] = field(default_factory=list)
-    #: CPU seconds during the run: the hub's intake process, and its judge process.
+    #: CPU seconds during the segments: the hub's intake process, and its judge process.
     intake_cpu: float = 0.0
     judge_cpu: float = 0.0
 
@@ -322,23 +327,25 @@ def _paced(
     woco: _Node,
     hub: Running,
     rate: float,
+    seconds: float,
     sizes: Sizes,
     withdraw: _Withdrawer,
-) -> _Run:
-    """Top the outboxes up to `rate` every TICK_S for sizes.seconds; start case pairs and
-    withdrawals at their own pace meanwhile."""
-    run = _Run()
+    run: _Run,
+) -> None:
+    """One segment, added to `run`: top the outboxes up to `rate` every TICK_S for `seconds`;
+    start case pairs and withdrawals at their own pace meanwhile."""
     hub_db = hub.config.parent / "hub.db"
     cpu_before = _hub_cpu(hub.process.pid)
     next_sample = 0.0
     pending: dict[int, bytes] = {}  # case pair number -> address, awaiting its second signal
     firsts: dict[int, bytes] = {}  # pair number -> the school signal's id
-    opened = completed = 0
-    run.started, run.wall_started = time.monotonic(), time.time()
+    opened = completed = sent = 0
+    started, wall_started = time.monotonic(), time.time()
+    run.paces.append(rate)
     withdraw.start(run, sizes.withdrawals_per_s)
     while True:
-        now = time.monotonic() - run.started
-        if now >= sizes.seconds:
+        now = time.monotonic() - started
+        if now >= seconds:
             break
         if now >= next_sample:
             run.backlog.append(net.scalar(hub_db, "SELECT COUNT(*) FROM hub_judge_queue"))
@@ -361,7 +368,7 @@ def _paced(
             )
             completing.append(completed)
             completed += 1
-        due = int(rate * now) - run.sent - len(for_school) - len(for_woco)
+        due = int(rate * now) - sent - len(for_school) - len(for_woco)
         background_school = max(0, due) // 2
         background_woco = max(0, due) - background_school
         for_school += _background(SCHOOL, background_school, run.sent)
@@ -374,12 +381,13 @@ def _paced(
         for number, signal_id in zip(completing, woco_ids, strict=False):
             run.pairs.append((firsts.pop(number), signal_id))
         run.school_background += [(accepted_at, i) for i in school_ids[len(new_pairs) :]]
-        run.sent += len(for_school) + len(for_woco)
-        time.sleep(max(0.0, run.started + now + TICK_S - time.monotonic()))
-    run.ended, run.wall_ended = time.monotonic(), time.time()
+        sent += len(for_school) + len(for_woco)
+        time.sleep(max(0.0, started + now + TICK_S - time.monotonic()))
+    run.windows.append((wall_started, time.time()))
+    run.sent += sent
     cpu_after = _hub_cpu(hub.process.pid)
-    run.intake_cpu = cpu_after[0] - cpu_before[0]
-    run.judge_cpu = cpu_after[1] - cpu_before[1]
+    run.intake_cpu += cpu_after[0] - cpu_before[0]
+    run.judge_cpu += cpu_after[1] - cpu_before[1]
     withdraw.stop()
     # Pairs still open at the end: complete them, so every started case is measured.
     rest = sorted(pending)
@@ -389,7 +397,23 @@ def _paced(
         )
         run.pairs += [(firsts.pop(k), i) for k, i in zip(rest, woco_ids, strict=True)]
         run.sent += len(rest)
-    return run
+    run.segment_ends.append(len(run.pairs))
+
+
+def _settle(
+    nodes: Sequence[_Node], feeds: Sequence[_Inbox], run: _Run, say: Callable[[str], None]
+) -> None:
+    """Wait until everything sent so far is delivered and its notices are on the feeds."""
+    if not net.wait_until(lambda: _drained(nodes), timeout=120):
+        raise RuntimeError("the nodes did not deliver everything within 120 s")
+    wanted = {s for pair in run.pairs for s in pair}
+
+    def all_noticed() -> bool:
+        got = set(feeds[0].case_notices()) | set(feeds[1].case_notices())
+        return wanted <= got and set(run.withdrawn) <= set(feeds[0].withdrawals())
+
+    if not net.wait_until(all_noticed, timeout=60, interval=0.2):
+        say("  match: not every case or withdrawal notice arrived within 60 s")
 
 
 def _hub_cpu(pid: int) -> tuple[float, float]:
@@ -409,8 +433,10 @@ class _Withdrawer:
         self._stub = intake_pb2_grpc.IntakeServiceStub(channel)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._taken = 0  # run.school_background before this was withdrawn or skipped
 
     def start(self, run: _Run, per_s: float) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(
             target=self._loop, args=(run, per_s), name="withdraw", daemon=True
         )
@@ -422,16 +448,17 @@ class _Withdrawer:
             self._thread.join(30)
 
     def _loop(self, run: _Run, per_s: float) -> None:
-        taken = 0
         while not self._stop.wait(1 / per_s):
             ready = [
-                i for at, i in run.school_background[taken:] if at < time.time() - WITHDRAW_AFTER_S
+                i
+                for at, i in run.school_background[self._taken :]
+                if at < time.time() - WITHDRAW_AFTER_S
             ]
             if not ready:
                 continue
             # The oldest eligible one; skip ahead so withdrawals spread over the run.
             signal_id = ready[0]
-            taken += max(1, len(ready) // 2)
+            self._taken += max(1, len(ready) // 2)
             request = intake_pb2.WithdrawRequest(
                 id=signal_id, reason=vocabulary_pb2.WITHDRAW_REASON_RESOLVED
             )
@@ -464,38 +491,39 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
             hub_db = layout.hub_dir / "hub.db"
             _burst(school, woco, 1_000, hub_db)
             _first_case(school, woco, feeds)
-            rates = []
-            for i in range(sizes.bursts):
-                rates.append(_burst(school, woco, sizes.burst, hub_db))
-                say(
-                    f"  match: max ingest burst {i + 1}/{sizes.bursts}:"
-                    f" {rates[-1].taken_in:,.0f}/s taken in, {rates[-1].judged:,.0f}/s judged"
-                )
-            taken_in = statistics.median(r.taken_in for r in rates)
-            max_rate = statistics.median(r.judged for r in rates)
-            pace = max_rate / 2
-            say(
-                f"  match: {sizes.seconds:.0f} s at {pace:,.0f} signals/s, "
-                f"{sizes.cases_per_s:g} cases/s, {sizes.withdrawals_per_s:g} withdrawals/s"
-            )
             withdraw_channel = _channel(layout, SCHOOL, hub.port)
             channels.append(withdraw_channel)
-            done = _paced(school, woco, hub, pace, sizes, _Withdrawer(withdraw_channel))
-            if not net.wait_until(lambda: _drained(nodes), timeout=120):
-                raise RuntimeError("the nodes did not deliver everything within 120 s")
-            wanted = {s for pair in done.pairs for s in pair}
-
-            def all_noticed() -> bool:
-                got = set(feeds[0].case_notices()) | set(feeds[1].case_notices())
-                return wanted <= got and set(done.withdrawn) <= set(feeds[0].withdrawals())
-
-            if not net.wait_until(all_noticed, timeout=60, interval=0.2):
-                say("  match: not every case or withdrawal notice arrived within 60 s")
+            withdrawer = _Withdrawer(withdraw_channel)
+            done = _Run()
+            rates = []
+            for i in range(sizes.segments):
+                rates.append(_burst(school, woco, sizes.burst, hub_db))
+                pace = rates[-1].judged / 2
+                seconds = sizes.seconds / sizes.segments
+                say(
+                    f"  match: segment {i + 1}/{sizes.segments}: max ingest burst"
+                    f" {rates[-1].taken_in:,.0f}/s taken in, {rates[-1].judged:,.0f}/s judged;"
+                    f" {seconds:.0f} s at {pace:,.0f} signals/s, {sizes.cases_per_s:g} cases/s,"
+                    f" {sizes.withdrawals_per_s:g} withdrawals/s"
+                )
+                _paced(school, woco, hub, pace, seconds, sizes, withdrawer, done)
+                # The segment's last cases are judged and on the feeds before the next burst.
+                _settle(nodes, feeds, done, say)
+            taken_in = statistics.median(r.taken_in for r in rates)
+            max_rate = statistics.median(r.judged for r in rates)
             result = _measure(done, school, woco, feeds[0], feeds[1])
             say(
                 f"  match: {len(done.pairs)} cases, {len(result.latency)} case notices timed"
                 f" ({result.missing} missing), {len(result.floor)} withdrawal notices timed"
                 f"{'; ' + ', '.join(sorted(set(done.errors))) if done.errors else ''}"
+            )
+            say(
+                "  match: p50/p99 by segment (ms): "
+                + ", ".join(
+                    f"{statistics.median(xs) * 1000:,.0f}/{net.percentile(xs, 99) * 1000:,.0f}"
+                    for xs in result.by_segment
+                    if xs
+                )
             )
             per_signal = 1e6 / max(1, done.sent)
             say(
@@ -574,6 +602,7 @@ class _Result:
     floor: list[float]  # SignalWithdrawn: created_at > arrival here
     missing: int
     paced_rate: float
+    by_segment: list[list[float]]  # the latency samples of each segment
 
 
 def _measure(
@@ -586,8 +615,10 @@ def _measure(
     latency: list[float] = []
     judged: list[float] = []
     on_feed: list[float] = []
+    by_segment: list[list[float]] = [[] for _ in run.segment_ends]
     missing = 0
-    for school_id, woco_id in run.pairs:
+    for number, (school_id, woco_id) in enumerate(run.pairs):
+        segment = bisect.bisect_right(run.segment_ends, number)
         if school_id not in acked or woco_id not in acked:
             missing += 2
             continue
@@ -599,6 +630,7 @@ def _measure(
                 continue
             arrived, created = found
             latency.append(arrived - complete)
+            by_segment[segment].append(arrived - complete)
             judged.append(created - complete)
             on_feed.append(arrived - created)
     withdrawals = school_feed.withdrawals()
@@ -608,9 +640,10 @@ def _measure(
         net.scalar(
             node.database,
             "SELECT COUNT(*) FROM outbox WHERE delivered_at BETWEEN ? AND ?",
-            (int(run.wall_started * 1e6), int(run.wall_ended * 1e6)),
+            (int(started * 1e6), int(ended * 1e6)),
         )
         for node in (school, woco)
+        for started, ended in run.windows
     )
-    paced_rate = ingested / (run.wall_ended - run.wall_started)
-    return _Result(latency, judged, on_feed, floor, missing, paced_rate)
+    paced_rate = ingested / sum(ended - started for started, ended in run.windows)
+    return _Result(latency, judged, on_feed, floor, missing, paced_rate, by_segment)

@@ -125,7 +125,7 @@ class Sizes:
     rounds: int  # per side
 
 
-FULL = Sizes(rows=FULL_ROWS, signals_per_round=10_000, rounds=7)
+FULL = Sizes(rows=FULL_ROWS, signals_per_round=10_000, rounds=11)
 QUICK = Sizes(rows=QUICK_ROWS, signals_per_round=2_000, rounds=2)
 
 
