@@ -34,7 +34,9 @@ pages mapped in each of its connections, one just started on a copied file fault
 rounds alternate between the two, in pairs back to back (empty first, then stored first, and so
 on: this host's speed drifts by tens of percent within a minute); the figures are medians, of
 the rates and of each pair's ratio, and the CPU seconds of each hub (intake and judge processes)
-per stored signal are read from /proc as in the spine.
+per stored signal are read from /proc as in the spine. The target (at least 80 %) is on the
+median of the pairs' ratios: the two medians of the rates come from different moments, so their
+ratio moves with the drift (0.78 to 0.88 in three runs whose pairs gave 84 to 87 %).
 """
 
 from __future__ import annotations
@@ -395,7 +397,6 @@ def run(*, quick: bool = False, progress: bool = True, cache: Path = CACHE) -> l
             "signals/s",
             floor=statistics.median(r.rate for r in empty_rounds),
             floor_name=FLOOR_NAME,
-            target=">= 0.8 of floor",
         ),
         Figure(
             SECTION,
