@@ -310,8 +310,6 @@ class _Run:
     sent: int = 0
     #: Each segment's start and end in the nodes' clock (time.time()).
     windows: list[tuple[float, float]] = field(default_factory=list)
-    #: Each segment's pace, signals/s.
-    paces: list[float] = field(default_factory=list)
     #: len(pairs) at the end of each segment.
     segment_ends: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -341,7 +339,6 @@ def _paced(
     firsts: dict[int, bytes] = {}  # pair number -> the school signal's id
     opened = completed = sent = 0
     started, wall_started = time.monotonic(), time.time()
-    run.paces.append(rate)
     withdraw.start(run, sizes.withdrawals_per_s)
     while True:
         now = time.monotonic() - started
@@ -371,7 +368,7 @@ def _paced(
         due = int(rate * now) - sent - len(for_school) - len(for_woco)
         background_school = max(0, due) // 2
         background_woco = max(0, due) - background_school
-        for_school += _background(SCHOOL, background_school, run.sent)
+        for_school += _background(SCHOOL, background_school, run.sent + sent)
         for_woco += _background(WOCO, background_woco)
         school_ids = _accept(school, for_school) if for_school else []
         woco_ids = _accept(woco, for_woco) if for_woco else []
