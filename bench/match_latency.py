@@ -345,7 +345,7 @@ def _paced(
         if now >= seconds:
             break
         if now >= next_sample:
-            run.backlog.append(net.scalar(hub_db, "SELECT COUNT(*) FROM hub_judge_queue"))
+            run.backlog.append(_queue_length(hub_db))
             next_sample += 1.0
         for_school: list[Outgoing] = []
         for_woco: list[Outgoing] = []
@@ -430,7 +430,8 @@ class _Withdrawer:
         self._stub = intake_pb2_grpc.IntakeServiceStub(channel)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._taken = 0  # run.school_background before this was withdrawn or skipped
+        # run.school_background up to here is withdrawn or skipped, over all segments.
+        self._taken = 0
 
     def start(self, run: _Run, per_s: float) -> None:
         self._stop.clear()
@@ -493,10 +494,10 @@ def run(*, quick: bool = False, progress: bool = True) -> list[Figure]:
             withdrawer = _Withdrawer(withdraw_channel)
             done = _Run()
             rates = []
+            seconds = sizes.seconds / sizes.segments
             for i in range(sizes.segments):
                 rates.append(_burst(school, woco, sizes.burst, hub_db))
                 pace = rates[-1].judged / 2
-                seconds = sizes.seconds / sizes.segments
                 say(
                     f"  match: segment {i + 1}/{sizes.segments}: max ingest burst"
                     f" {rates[-1].taken_in:,.0f}/s taken in, {rates[-1].judged:,.0f}/s judged;"
